@@ -1,0 +1,55 @@
+import { Arg, Ctx, Mutation, Query, Resolver } from "type-graphql";
+import { requireViewer, type GraphQLContext } from "../graphql/context.js";
+import * as access from "./access.service.js";
+import {
+  AccessListEntryObject,
+  ChangeWalletRoleInput,
+  ChangeWalletRolePayload,
+  GrantWalletAccessInput,
+  GrantWalletAccessPayload,
+  RevokeWalletAccessInput,
+  RevokeWalletAccessPayload,
+  ViewerObject,
+} from "./access.types.js";
+
+/** Thin adapter: the rules live in `access.service.ts`. */
+@Resolver()
+export class AccessResolver {
+  @Query(() => ViewerObject, { description: "The caller: their user, account and role per wallet." })
+  me(@Ctx() context: GraphQLContext): ReturnType<typeof access.viewerEntry> {
+    return access.viewerEntry(context.em, requireViewer(context));
+  }
+
+  @Query(() => [AccessListEntryObject], {
+    description: "One entry per user of the account for the Owner; only the caller's own entry for anyone else.",
+  })
+  accessList(@Ctx() context: GraphQLContext): ReturnType<typeof access.accessList> {
+    return access.accessList(context.em, requireViewer(context));
+  }
+
+  @Mutation(() => GrantWalletAccessPayload, {
+    description: "Owner only: give a user a role on a wallet (READ_ONLY by default).",
+  })
+  grantWalletAccess(
+    @Ctx() context: GraphQLContext,
+    @Arg("input", () => GrantWalletAccessInput) input: GrantWalletAccessInput,
+  ): ReturnType<typeof access.grantWalletAccess> {
+    return access.grantWalletAccess(context.em, requireViewer(context), input);
+  }
+
+  @Mutation(() => ChangeWalletRolePayload, { description: "Owner only: change the role a user holds on a wallet." })
+  changeWalletRole(
+    @Ctx() context: GraphQLContext,
+    @Arg("input", () => ChangeWalletRoleInput) input: ChangeWalletRoleInput,
+  ): ReturnType<typeof access.changeWalletRole> {
+    return access.changeWalletRole(context.em, requireViewer(context), input);
+  }
+
+  @Mutation(() => RevokeWalletAccessPayload, { description: "Owner only: remove a user's access to a wallet." })
+  revokeWalletAccess(
+    @Ctx() context: GraphQLContext,
+    @Arg("input", () => RevokeWalletAccessInput) input: RevokeWalletAccessInput,
+  ): ReturnType<typeof access.revokeWalletAccess> {
+    return access.revokeWalletAccess(context.em, requireViewer(context), input);
+  }
+}

@@ -1,0 +1,210 @@
+import { UniqueConstraintViolationException, type EntityManager } from "@mikro-orm/core";
+import { badInput, forbidden, notFound } from "../domain-error.js";
+import { isUserId, requireEmail, requireUserId, requireWalletId } from "../input-validation.js";
+import { Wallet } from "../wallets/wallet.entity.js";
+import { visibleWallets } from "../wallets/wallet.service.js";
+import { Account } from "./account.entity.js";
+import { UserKind, WalletRole } from "./roles.js";
+import { User } from "./user.entity.js";
+import type { Viewer } from "./viewer.js";
+import { WalletAccess } from "./wallet-access.entity.js";
+
+/** A role on one wallet. */
+export interface Grant {
+  wallet: Wallet;
+  role: WalletRole;
+}
+
+/** One user of the account and every wallet role they hold. */
+export interface AccessEntry {
+  user: User;
+  isOwner: boolean;
+  grants: Grant[];
+}
+
+/** Roles the Owner may hand out: every role but OWNER itself. */
+const GRANTABLE = new Set([WalletRole.ADMIN, WalletRole.WITHDRAWALS_WITH_APPROVAL, WalletRole.READ_ONLY]);
+
+/** Builds the entries of the given users: the Owner holds OWNER on every wallet, the others their stored rows. */
+async function entriesFor(em: EntityManager, accountId: string, users: User[]): Promise<AccessEntry[]> {
+  if (users.length === 0) return [];
+  const owner = users.find((user) => user.isOwner);
+  const others = users.filter((user) => !user.isOwner).map((user) => user.id);
+  const [accountWallets, rows] = await Promise.all([
+    owner ? em.find(Wallet, { account: accountId }, { orderBy: { id: "asc" } }) : Promise.resolve([]),
+    others.length === 0
+      ? Promise.resolve([])
+      : em.find(WalletAccess, { user: { $in: others } }, { populate: ["wallet"], orderBy: { wallet: { id: "asc" } } }),
+  ]);
+  return users.map((user) => ({
+    user,
+    isOwner: user.isOwner,
+    grants: user.isOwner
+      ? accountWallets.map((wallet) => ({ wallet, role: WalletRole.OWNER }))
+      : rows.filter((row) => row.user.id === user.id).map((row) => ({ wallet: row.wallet, role: row.role })),
+  }));
+}
+
+/** The viewer's own entry: their user, account and role per wallet. */
+export async function viewerEntry(em: EntityManager, viewer: Viewer): Promise<AccessEntry & { account: Account }> {
+  const user = await em.findOneOrFail(User, { id: viewer.userId }, { populate: ["account"] });
+  const [entry] = await entriesFor(em, viewer.accountId, [user]);
+  return { ...entry!, account: user.account };
+}
+
+/** One entry per user of the account for the Owner; only their own entry for anyone else. */
+export async function accessList(em: EntityManager, viewer: Viewer): Promise<AccessEntry[]> {
+  const users = await em.find(
+    User,
+    viewer.isOwner ? { account: viewer.accountId } : { id: viewer.userId },
+    { orderBy: { isOwner: "desc", email: "asc" } },
+  );
+  return entriesFor(em, viewer.accountId, users);
+}
+
+/**
+ * Users the viewer may see, in one SQL statement, in the order asked (null for the rest): the Owner sees every
+ * user of the account, anyone else only themselves.
+ */
+export async function loadVisibleUsers(
+  em: EntityManager,
+  viewer: Viewer,
+  ids: readonly string[],
+): Promise<(User | null)[]> {
+  const wanted = [...new Set(ids.filter(isUserId).map((id) => id.toLowerCase()))];
+  const scoped = viewer.isOwner ? wanted : wanted.filter((id) => id === viewer.userId);
+  const found = scoped.length === 0 ? [] : await em.find(User, { id: { $in: scoped }, account: viewer.accountId });
+  const byId = new Map(found.map((user) => [user.id, user]));
+  return ids.map((id) => byId.get(id.toLowerCase()) ?? null);
+}
+
+function requireOwner(viewer: Viewer): void {
+  if (!viewer.isOwner) throw forbidden("Only the account Owner can manage wallet access");
+}
+
+function requireGrantable(role: WalletRole): void {
+  if (role === WalletRole.OWNER) {
+    throw badInput("The OWNER role cannot be granted: an account has exactly one Owner", "role");
+  }
+  if (!GRANTABLE.has(role)) throw badInput(`Unknown role ${String(role)}`, "role");
+}
+
+async function accountWallet(em: EntityManager, viewer: Viewer, walletId: string): Promise<Wallet> {
+  const wallet = await em.findOne(Wallet, { $and: [{ id: requireWalletId(walletId) }, visibleWallets(viewer)] });
+  if (!wallet) throw notFound(`Wallet ${walletId} was not found in this account`);
+  return wallet;
+}
+
+/** A user of the viewer's account whose access the Owner may manage. */
+async function manageableUser(em: EntityManager, viewer: Viewer, userId: string): Promise<User> {
+  const user = await em.findOne(User, { id: requireUserId(userId), account: viewer.accountId });
+  if (!user) throw notFound(`User ${userId} was not found in this account`);
+  assertManageable(user);
+  return user;
+}
+
+function assertManageable(user: User): void {
+  if (user.isOwner) throw badInput("The Owner's access cannot be changed or revoked", "userId");
+  if (user.kind === UserKind.API) {
+    throw badInput("The API user's access is managed with API access: it holds ADMIN on every wallet", "userId");
+  }
+}
+
+async function entryOf(em: EntityManager, viewer: Viewer, user: User): Promise<AccessEntry> {
+  const [entry] = await entriesFor(em, viewer.accountId, [user]);
+  return entry!;
+}
+
+export interface GrantWalletAccessInput {
+  /** An existing user of the account; give this or `email`. */
+  userId?: string | null;
+  /** A user of the account by e-mail, added to the account when new; give this or `userId`. */
+  email?: string | null;
+  walletId: string;
+  role?: WalletRole | null;
+}
+
+/** Gives a user a role on a wallet (READ_ONLY by default, as on the platform). Owner only. */
+export async function grantWalletAccess(
+  em: EntityManager,
+  viewer: Viewer,
+  input: GrantWalletAccessInput,
+): Promise<{ entry: AccessEntry; grant: Grant }> {
+  requireOwner(viewer);
+  const role = input.role ?? WalletRole.READ_ONLY;
+  requireGrantable(role);
+  if ((input.userId == null) === (input.email == null)) throw badInput("Give exactly one of userId and email", "userId");
+  const email = input.email == null ? null : requireEmail(input.email);
+  const wallet = await accountWallet(em, viewer, input.walletId);
+
+  return em.transactional(async (tx) => {
+    let user: User | null;
+    if (email !== null) {
+      user = await tx.findOne(User, { account: viewer.accountId, email });
+      if (user) assertManageable(user);
+      else user = tx.create(User, { account: viewer.accountId, email, kind: UserKind.HUMAN });
+    } else {
+      user = await manageableUser(tx, viewer, input.userId!);
+    }
+    const existing = await tx.findOne(WalletAccess, { user: user.id, wallet: wallet.id });
+    if (existing) {
+      throw badInput(
+        `${user.email} already holds ${existing.role} on wallet ${wallet.id}; use changeWalletRole to change it`,
+        "walletId",
+      );
+    }
+    tx.create(WalletAccess, { user, wallet, role });
+    try {
+      await tx.flush();
+    } catch (error) {
+      if (error instanceof UniqueConstraintViolationException) {
+        throw badInput(`${user.email} already has access to wallet ${wallet.id}`, "walletId");
+      }
+      throw error;
+    }
+    return { entry: await entryOf(tx, viewer, user), grant: { wallet, role } };
+  });
+}
+
+export interface ChangeWalletRoleInput {
+  userId: string;
+  walletId: string;
+  role: WalletRole;
+}
+
+/** Changes the role a user holds on a wallet. Owner only. */
+export async function changeWalletRole(
+  em: EntityManager,
+  viewer: Viewer,
+  input: ChangeWalletRoleInput,
+): Promise<{ entry: AccessEntry; grant: Grant }> {
+  requireOwner(viewer);
+  requireGrantable(input.role);
+  const wallet = await accountWallet(em, viewer, input.walletId);
+  const user = await manageableUser(em, viewer, input.userId);
+  const access = await em.findOne(WalletAccess, { user: user.id, wallet: wallet.id });
+  if (!access) throw notFound(`${user.email} has no access to wallet ${wallet.id}; use grantWalletAccess`);
+  access.role = input.role;
+  await em.flush();
+  return { entry: await entryOf(em, viewer, user), grant: { wallet, role: input.role } };
+}
+
+export interface RevokeWalletAccessInput {
+  userId: string;
+  walletId: string;
+}
+
+/** Removes a user's access to a wallet. Owner only. */
+export async function revokeWalletAccess(
+  em: EntityManager,
+  viewer: Viewer,
+  input: RevokeWalletAccessInput,
+): Promise<{ entry: AccessEntry; wallet: Wallet }> {
+  requireOwner(viewer);
+  const wallet = await accountWallet(em, viewer, input.walletId);
+  const user = await manageableUser(em, viewer, input.userId);
+  const access = await em.findOne(WalletAccess, { user: user.id, wallet: wallet.id });
+  if (!access) throw notFound(`${user.email} has no access to wallet ${wallet.id}`);
+  await em.remove(access).flush();
+  return { entry: await entryOf(em, viewer, user), wallet };
+}

@@ -1,0 +1,17 @@
+import { Entity, OptionalProps, PrimaryKey, Property } from "@mikro-orm/core";
+import { randomUUID } from "node:crypto";
+
+/** The merchant's legal entity: every user and wallet belongs to exactly one account. */
+@Entity({ tableName: "account" })
+export class Account {
+  [OptionalProps]?: "createdAt";
+
+  @PrimaryKey({ type: "string", length: 36 })
+  id: string = randomUUID();
+
+  @Property({ type: "string", length: 200 })
+  name!: string;
+
+  @Property({ type: "datetime" })
+  createdAt: Date = new Date();
+}

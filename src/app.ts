@@ -1,0 +1,226 @@
+import { ApolloServer } from "@apollo/server";
+import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import { ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { expressMiddleware } from "@as-integrations/express5";
+import { maxAliasesRule } from "@escape.tech/graphql-armor-max-aliases";
+import { maxDepthRule } from "@escape.tech/graphql-armor-max-depth";
+import express, { type ErrorRequestHandler, type Request } from "express";
+import { specifiedRules, validate, type GraphQLFormattedError, type ValidationRule } from "graphql";
+import { useServer } from "graphql-ws/use/ws";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { WebSocketServer } from "ws";
+import { authenticate } from "./auth/authenticate.js";
+import { createTokenService, type TokenService } from "./auth/tokens.js";
+import type { Config } from "./config.js";
+import { loadOrCreateKeyFile } from "./credentials/key-file.js";
+import { SecretBox } from "./credentials/secret-box.js";
+import { seedDemoData, type DemoSeedResult } from "./db/demo-seed.js";
+import { openDatabase, type Database } from "./db/orm.js";
+import { createContext, type GraphQLContext } from "./graphql/context.js";
+import { createErrorFormatter } from "./graphql/error-mapping.js";
+import { authenticationPlugin, metricsPlugin } from "./graphql/plugins.js";
+import { buildFederatedSchema } from "./graphql/schema.js";
+import { createLogger, type Logger } from "./logger.js";
+import { Metrics } from "./metrics.js";
+
+/** Largest GraphQL request body accepted over HTTP. */
+const GRAPHQL_BODY_LIMIT = "512kb";
+/** Generated master key file of the embedded default. */
+export const MASTER_KEY_FILE = "master.key";
+
+export interface ServiceOptions {
+  /** Defaults to JSON logs on stdout at the configured level. */
+  logger?: Logger;
+  /** Called once when a first start seeded the demo account, with the generated credentials to show. */
+  onDemoSeeded?: (result: DemoSeedResult) => void;
+}
+
+/** A running service: one HTTP server on one port with GraphQL (HTTP and WebSocket), health and metrics. */
+export interface RunningService {
+  url: string;
+  port: number;
+  db: Database;
+  tokens: TokenService;
+  metrics: Metrics;
+  logger: Logger;
+  /** Stops accepting work, lets requests in flight finish, closes sockets and the database. */
+  close(): Promise<void>;
+}
+
+/** The master key: `MASTER_KEY`, or a key file generated under the data directory (never in production). */
+export function masterKey(config: Config): Buffer {
+  return config.masterKey ? Buffer.from(config.masterKey, "base64") : loadOrCreateKeyFile(config.dataDir, MASTER_KEY_FILE);
+}
+
+function clientAddressOf(req: Pick<Request, "socket">): string {
+  return req.socket.remoteAddress ?? "unknown";
+}
+
+/** Opens the database, applies migrations, seeds when asked, and serves on the configured port. */
+export async function startService(config: Config, options: ServiceOptions = {}): Promise<RunningService> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const metrics = new Metrics();
+  const box = new SecretBox(masterKey(config));
+  const tokens = createTokenService(config);
+  const db = await openDatabase(config);
+  try {
+    db.onStatement(() => metrics.dbStatements.inc());
+    await db.migrate();
+    if (config.seedDemo) {
+      const seeded = await seedDemoData(db.orm.em.fork(), {
+        box,
+        password: config.demoPassword,
+        totpSecret: config.demoTotpSecret,
+      });
+      if (seeded) {
+        logger.info({ account: "Demo Merchant" }, "seeded the demo account");
+        options.onDemoSeeded?.(seeded);
+      }
+    }
+    return await serve(config, { logger, metrics, tokens, db });
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+}
+
+async function serve(
+  config: Config,
+  deps: { logger: Logger; metrics: Metrics; tokens: TokenService; db: Database },
+): Promise<RunningService> {
+  const { logger, metrics, tokens, db } = deps;
+  const schema = await buildFederatedSchema();
+  const limits: ValidationRule[] = [
+    maxDepthRule({ n: config.graphql.maxDepth }),
+    maxAliasesRule({ n: config.graphql.maxAliases }),
+  ];
+  const formatError = createErrorFormatter(logger);
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", false);
+  const httpServer = http.createServer(app);
+
+  const wss = new WebSocketServer({ server: httpServer, path: "/graphql" });
+  const wsServer = useServer<Record<string, unknown>, { viewer?: GraphQLContext["viewer"]; address?: string }>(
+    {
+      schema,
+      validate: (s, document) => validate(s, document, [...specifiedRules, ...limits]),
+      onConnect: async (ctx) => {
+        const params = ctx.connectionParams ?? {};
+        const header =
+          typeof params.token === "string"
+            ? `Bearer ${params.token}`
+            : typeof params.Authorization === "string"
+              ? params.Authorization
+              : (ctx.extra as { request: http.IncomingMessage }).request.headers.authorization;
+        const result = await authenticate(tokens, db.orm.em.fork(), header);
+        if (!result.viewer) return false;
+        Object.assign(ctx.extra, {
+          viewer: result.viewer,
+          address: clientAddressOf((ctx.extra as { request: http.IncomingMessage }).request),
+        });
+        return true;
+      },
+      context: (ctx) => {
+        const extra = ctx.extra as { viewer: GraphQLContext["viewer"]; address: string };
+        return createContext(db.orm.em.fork(), extra.viewer, null, extra.address) as unknown as Record<string, unknown>;
+      },
+      onError: (_ctx, _id, _payload, errors) =>
+        errors.map((error) => formatError(error.toJSON() as GraphQLFormattedError, error)) as never,
+    },
+    wss,
+  );
+
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema,
+    introspection: !config.production,
+    hideSchemaDetailsFromClientErrors: config.production,
+    includeStacktraceInErrorResponses: false,
+    csrfPrevention: true,
+    validationRules: limits,
+    formatError,
+    logger: {
+      debug: (message) => logger.debug(message),
+      info: (message) => logger.info(message),
+      warn: (message) => logger.warn(message),
+      error: (message) => logger.error(message),
+    },
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginInlineTraceDisabled(),
+      ...(config.production ? [ApolloServerPluginLandingPageDisabled()] : []),
+      { async serverWillStart() { return { async drainServer() { await wsServer.dispose(); } }; } },
+      authenticationPlugin(config.production),
+      metricsPlugin(metrics),
+    ],
+  });
+  await apollo.start();
+
+  app.use((req, res, next) => {
+    res.on("finish", () => {
+      const route = ["/graphql", "/healthz", "/readyz", "/metrics"].includes(req.path) ? req.path : "other";
+      metrics.httpRequests.inc({ route, status: String(res.statusCode) });
+    });
+    next();
+  });
+  app.get("/healthz", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+  app.get("/readyz", async (_req, res) => {
+    const ready = await db.ping();
+    res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "database unavailable" });
+  });
+  app.get("/metrics", async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  app.use(
+    "/graphql",
+    express.json({ limit: GRAPHQL_BODY_LIMIT }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => {
+        const em = db.orm.em.fork();
+        const { viewer, error } = await authenticate(tokens, em, req.headers.authorization);
+        return createContext(em, viewer, error, clientAddressOf(req));
+      },
+    }),
+  );
+  app.use((_req, res) => {
+    res.status(404).json({ errors: [{ message: "Not found" }] });
+  });
+  const errorHandler: ErrorRequestHandler = (error, _req, res, _next) => {
+    const status = typeof error?.status === "number" && error.status >= 400 && error.status < 500 ? error.status : 500;
+    if (status === 500) logger.error({ err: error }, "unhandled error in an HTTP request");
+    const message =
+      status === 500 ? "Internal server error" : error.type === "entity.parse.failed" ? "Malformed JSON body" : error.message;
+    res.status(status).json({ errors: [{ message }] });
+  };
+  app.use(errorHandler);
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once("error", reject);
+    httpServer.listen(config.port, config.host, () => resolve());
+  });
+  const { port } = httpServer.address() as AddressInfo;
+  const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
+  logger.info({ port, database: db.dialect }, "access-subgraph listening");
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    db,
+    tokens,
+    metrics,
+    logger,
+    close() {
+      closing ??= (async () => {
+        await apollo.stop();
+        await db.close();
+      })();
+      return closing;
+    },
+  };
+}

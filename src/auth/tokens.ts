@@ -1,0 +1,71 @@
+import { SignJWT, createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
+import type { Config } from "../config.js";
+import { loadOrCreateKeyFile } from "../credentials/key-file.js";
+import { unauthenticated } from "../domain-error.js";
+
+/** File under the data directory holding the development signing key. */
+export const DEV_SIGNING_KEY_FILE = "jwt-dev.key";
+/** Longest bearer token accepted; anything longer is refused before any parsing. */
+const MAX_TOKEN_LENGTH = 8192;
+
+/** Verifies bearer tokens and, where the key is local, issues them. */
+export interface TokenService {
+  /** Where keys come from: a JWKS URL, a configured shared key, or the generated development key. */
+  readonly source: "jwks" | "shared-key" | "development-key";
+  /** Resolves the verified claims; throws UNAUTHENTICATED for anything else. */
+  verify(token: string): Promise<JWTPayload & { sub: string }>;
+  /** Signs a token for a user id; only with a local key (shared or development). */
+  sign(userId: string, lifetimeSeconds: number, claims?: JWTPayload): Promise<string>;
+}
+
+export function createTokenService(config: Pick<Config, "jwt" | "dataDir">): TokenService {
+  const { issuer, audience } = config.jwt;
+  let source: TokenService["source"];
+  let key: Uint8Array | JWTVerifyGetKey;
+  if (config.jwt.jwksUrl) {
+    source = "jwks";
+    key = createRemoteJWKSet(new URL(config.jwt.jwksUrl));
+  } else if (config.jwt.secret) {
+    source = "shared-key";
+    key = new TextEncoder().encode(config.jwt.secret);
+  } else {
+    source = "development-key";
+    key = new Uint8Array(loadOrCreateKeyFile(config.dataDir, DEV_SIGNING_KEY_FILE));
+  }
+  const algorithms = source === "jwks" ? ["RS256", "PS256", "ES256", "EdDSA"] : ["HS256"];
+
+  return {
+    source,
+    async verify(token) {
+      if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) throw unauthenticated("Invalid bearer token");
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(token, key as Uint8Array, { issuer, audience, algorithms }));
+      } catch {
+        throw unauthenticated("Invalid or expired bearer token");
+      }
+      if (typeof payload.sub !== "string" || payload.sub.length === 0 || payload.sub.length > 64) {
+        throw unauthenticated("The bearer token names no user");
+      }
+      return payload as JWTPayload & { sub: string };
+    },
+    async sign(userId, lifetimeSeconds, claims = {}) {
+      if (!(key instanceof Uint8Array)) throw new Error("Tokens can only be signed with a local key");
+      return new SignJWT(claims)
+        .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+        .setSubject(userId)
+        .setIssuer(issuer)
+        .setAudience(audience)
+        .setIssuedAt()
+        .setExpirationTime(`${lifetimeSeconds}s`)
+        .sign(key);
+    },
+  };
+}
+
+/** The token of an `Authorization: Bearer <token>` header value, or null when there is none. */
+export function bearerToken(header: string | undefined | null): string | null {
+  if (!header) return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match ? match[1]! : "";
+}

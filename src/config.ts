@@ -1,0 +1,131 @@
+import path from "node:path";
+
+/** Logging levels accepted by `LOG_LEVEL`. */
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * The service configuration, read once from the environment. Every option has a default that gives the
+ * embedded set-up (SQLite under `./data`, a generated development signing key), except in production where the
+ * keys must be given explicitly.
+ */
+export interface Config {
+  /** `NODE_ENV=production` hides schema details and never seeds demo data. @default false */
+  production: boolean;
+  /** TCP port of the single HTTP server. @default 4000 */
+  port: number;
+  /** Interface to listen on. @default "0.0.0.0" */
+  host: string;
+  /** Where the embedded database and generated key files live. @default "./data" */
+  dataDir: string;
+  /** `postgres://...` selects PostgreSQL; unset selects the embedded SQLite file `<dataDir>/access.sqlite`. */
+  databaseUrl: string | undefined;
+  /** pino level. @default "info" */
+  logLevel: LogLevel;
+  jwt: {
+    /** Shared HS256 key (at least 32 bytes). */
+    secret: string | undefined;
+    /** JWKS URL of an identity provider; takes precedence over the shared key. */
+    jwksUrl: string | undefined;
+    /** Expected `iss` claim. @default "access-subgraph" */
+    issuer: string;
+    /** Expected `aud` claim. @default "access-subgraph" */
+    audience: string;
+  };
+  /** Base64 of 32 bytes for AES-256-GCM; unset: a key file `<dataDir>/master.key` is generated (not in production). */
+  masterKey: string | undefined;
+  /** Seed the demo account on first start. @default true on the embedded default outside production, else false */
+  seedDemo: boolean;
+  /** The demo Owner's password; generated and printed once when unset. */
+  demoPassword: string | undefined;
+  /** The demo Owner's TOTP secret (base32); generated and printed once when unset. */
+  demoTotpSecret: string | undefined;
+  graphql: {
+    /** Deepest selection accepted (introspection excluded). @default 12 */
+    maxDepth: number;
+    /** Most aliases accepted in one operation. @default 15 */
+    maxAliases: number;
+  };
+}
+
+/** A configuration value that cannot be used; the process refuses to start with this message. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (["1", "true", "yes"].includes(raw.toLowerCase())) return true;
+  if (["0", "false", "no"].includes(raw.toLowerCase())) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+function optional(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  return raw === undefined || raw === "" ? undefined : raw;
+}
+
+/** Reads and validates the configuration; throws {@link ConfigError} naming the first bad variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const production = env.NODE_ENV === "production";
+  const databaseUrl = optional(env, "DATABASE_URL");
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError("DATABASE_URL must start with postgres:// (leave it unset for the embedded SQLite)");
+  }
+  const logLevel = (optional(env, "LOG_LEVEL") ?? "info") as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got "${logLevel}"`);
+  }
+  const jwtSecret = optional(env, "JWT_SECRET");
+  if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 32) {
+    throw new ConfigError("JWT_SECRET must be at least 32 bytes long");
+  }
+  const jwksUrl = optional(env, "JWT_JWKS_URL");
+  if (production && jwtSecret === undefined && jwksUrl === undefined) {
+    throw new ConfigError("In production set JWT_SECRET or JWT_JWKS_URL: the development signing key is not used");
+  }
+  const masterKey = optional(env, "MASTER_KEY");
+  if (masterKey !== undefined && Buffer.from(masterKey, "base64").length !== 32) {
+    throw new ConfigError("MASTER_KEY must be the base64 encoding of exactly 32 bytes");
+  }
+  if (production && masterKey === undefined) {
+    throw new ConfigError("In production set MASTER_KEY: no key file is generated");
+  }
+  const seedDemo = flag(env, "SEED_DEMO", !production && databaseUrl === undefined);
+  if (production && seedDemo) throw new ConfigError("SEED_DEMO cannot be used with NODE_ENV=production");
+
+  return {
+    production,
+    port: integer(env, "PORT", 4000, 0, 65535),
+    host: optional(env, "HOST") ?? "0.0.0.0",
+    dataDir: path.resolve(optional(env, "DATA_DIR") ?? "./data"),
+    databaseUrl,
+    logLevel,
+    jwt: {
+      secret: jwtSecret,
+      jwksUrl,
+      issuer: optional(env, "JWT_ISSUER") ?? "access-subgraph",
+      audience: optional(env, "JWT_AUDIENCE") ?? "access-subgraph",
+    },
+    masterKey,
+    seedDemo,
+    demoPassword: optional(env, "DEMO_PASSWORD"),
+    demoTotpSecret: optional(env, "DEMO_TOTP_SECRET"),
+    graphql: {
+      maxDepth: integer(env, "GRAPHQL_MAX_DEPTH", 12, 2, 100),
+      maxAliases: integer(env, "GRAPHQL_MAX_ALIASES", 15, 0, 1000),
+    },
+  };
+}

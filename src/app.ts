@@ -67,7 +67,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const db = await openDatabase(config);
   try {
     db.onStatement(() => metrics.dbStatements.inc());
-    await db.migrate();
+    const applied = await db.migrate();
+    if (applied.length > 0) logger.info({ migrations: applied }, "applied database migrations");
     if (config.seedDemo) {
       const seeded = await seedDemoData(db.orm.em.fork(), {
         box,

@@ -14,8 +14,8 @@ export interface Database {
   dialect: Dialect;
   /** Registers a listener called once per SQL statement (used for metrics and statement-count tests). */
   onStatement(listener: (sql: string) => void): void;
-  /** Runs the pending migrations of this dialect; the schema never comes from anything else. */
-  migrate(): Promise<void>;
+  /** Runs the pending migrations of this dialect (the schema never comes from anything else); names those run. */
+  migrate(): Promise<string[]>;
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -39,6 +39,7 @@ function ormOptions(config: Pick<Config, "databaseUrl" | "dataDir">): { dialect:
       allOrNothing: true,
       snapshot: false,
       tableName: "schema_migrations",
+      silent: true,
     },
     ensureDatabase: false,
     allowGlobalContext: false,
@@ -72,7 +73,7 @@ export async function openDatabase(config: Pick<Config, "databaseUrl" | "dataDir
       knex.on("query", (query: { sql: string }) => listener(query.sql));
     },
     async migrate() {
-      await orm.getMigrator().up();
+      return (await orm.getMigrator().up()).map((migration) => migration.name);
     },
     async ping() {
       try {

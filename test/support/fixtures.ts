@@ -1,0 +1,31 @@
+import type { EntityManager } from "@mikro-orm/core";
+import { Account } from "../../src/access/account.entity.js";
+import { WalletRole } from "../../src/access/roles.js";
+import { User } from "../../src/access/user.entity.js";
+import { WalletAccess } from "../../src/access/wallet-access.entity.js";
+import { WalletStatus, WalletType } from "../../src/wallets/wallet-enums.js";
+import { Wallet } from "../../src/wallets/wallet.entity.js";
+
+/** The demo account's wallet ids (see `src/db/demo-seed.ts`). */
+export const DEMO_WALLETS = { ETH: "10001", BTC: "10002", USDT: "10003" } as const;
+/** The second account's single wallet. */
+export const OTHER_WALLET = "20001";
+
+/** A second merchant account with its own Owner, a read-only user and one wallet. */
+export async function createOtherAccount(em: EntityManager): Promise<void> {
+  await em.transactional(async (tx) => {
+    const account = tx.create(Account, { name: "Other Merchant" });
+    tx.create(User, { account, email: "other-owner@example.com", isOwner: true });
+    const reader = tx.create(User, { account, email: "other-reader@example.com" });
+    const wallet = tx.create(Wallet, {
+      id: OTHER_WALLET,
+      account,
+      label: "Other BTC",
+      status: WalletStatus.ACTIVE,
+      type: WalletType.MERCHANT,
+      currency: { iso: 1000, alpha: "BTC", name: "Bitcoin", exp: 8 },
+      balanceConfirmed: "1.00000000",
+    });
+    tx.create(WalletAccess, { user: reader, wallet, role: WalletRole.READ_ONLY });
+  });
+}

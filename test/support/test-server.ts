@@ -1,0 +1,73 @@
+import type { EntityManager } from "@mikro-orm/core";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Writable } from "node:stream";
+import { User } from "../../src/access/user.entity.js";
+import { startService, type RunningService } from "../../src/app.js";
+import { loadConfig } from "../../src/config.js";
+import { createLogger } from "../../src/logger.js";
+import { createTestDatabase } from "./database.js";
+import { createOtherAccount } from "./fixtures.js";
+
+export const DEMO_PASSWORD = "demo-password-for-tests";
+export const DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+
+export interface TestServer {
+  url: string;
+  service: RunningService;
+  dataDir: string;
+  /** Every log line the server wrote, at debug level and above. */
+  logs: string[];
+  /** A fresh entity manager on the server's database. */
+  em(): EntityManager;
+  /** A valid bearer token for the user with that e-mail (first match). */
+  token(email: string): Promise<string>;
+  userId(email: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the real service on port 0 with its own data directory (and its own PostgreSQL database when the suite
+ * runs on PostgreSQL), seeded with the demo account and a second account.
+ */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "access-test-"));
+  const database = await createTestDatabase();
+  const config = loadConfig({
+    PORT: "0",
+    HOST: "127.0.0.1",
+    DATA_DIR: dataDir,
+    LOG_LEVEL: "debug",
+    SEED_DEMO: "true",
+    DEMO_PASSWORD,
+    DEMO_TOTP_SECRET,
+    ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}),
+    ...env,
+  });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const service = await startService(config, { logger: createLogger("debug", sink) });
+  const em = () => service.db.orm.em.fork();
+  await createOtherAccount(em());
+  const userId = async (email: string) => (await em().findOneOrFail(User, { email })).id;
+  return {
+    url: service.url,
+    service,
+    dataDir,
+    logs,
+    em,
+    userId,
+    token: async (email) => service.tokens.sign(await userId(email), 600),
+    async close() {
+      await service.close();
+      await database.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,139 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WalletDocument, WalletsDocument } from "./generated/graphql.js";
+import { DEMO_WALLETS, OTHER_WALLET } from "./support/fixtures.js";
+import { codes, execute } from "./support/graphql-client.js";
+import { startTestServer, type TestServer } from "./support/test-server.js";
+
+let server: TestServer;
+const tokens: Record<string, string> = {};
+
+beforeAll(async () => {
+  server = await startTestServer();
+  for (const email of [
+    "owner@example.com",
+    "ops@example.com",
+    "viewer@example.com",
+    "other-owner@example.com",
+    "other-reader@example.com",
+  ]) {
+    tokens[email] = await server.token(email);
+  }
+});
+afterAll(() => server?.close());
+
+describe("wallets", () => {
+  it.each([
+    ["owner@example.com", [DEMO_WALLETS.ETH, DEMO_WALLETS.BTC, DEMO_WALLETS.USDT]],
+    ["ops@example.com", [DEMO_WALLETS.ETH, DEMO_WALLETS.BTC]],
+    ["viewer@example.com", [DEMO_WALLETS.ETH]],
+    ["other-owner@example.com", [OTHER_WALLET]],
+    ["other-reader@example.com", [OTHER_WALLET]],
+  ])("%s sees exactly their wallets", async (email, expected) => {
+    const result = await execute(server.url, WalletsDocument, {}, { token: tokens[email] });
+    expect(result.errors).toBeUndefined();
+    expect(result.data!.wallets.edges.map((edge) => edge.node.id)).toEqual(expected);
+  });
+
+  it("returns the platform's fields with exact decimal strings", async () => {
+    const result = await execute(server.url, WalletDocument, { id: DEMO_WALLETS.ETH }, { token: tokens["owner@example.com"] });
+    expect(result.data!.wallet).toMatchObject({
+      id: DEMO_WALLETS.ETH,
+      status: "ACTIVE",
+      type: "MERCHANT",
+      currency: { iso: 1002, alpha: "ETH", name: "Ethereum", exp: 18 },
+      balanceConfirmed: "12.482310000000000000",
+      balancePending: "0.300000000000000000",
+      balanceUnusable: "0.000000000000000000",
+    });
+    expect(new Date(result.data!.wallet!.createdAt).getTime()).not.toBeNaN();
+  });
+
+  it("pages with cursors and no gap or repeat", async () => {
+    const token = tokens["owner@example.com"];
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (let page = 0; page < 5; page++) {
+      const result = await execute(server.url, WalletsDocument, { first: 1, after }, { token });
+      const connection = result.data!.wallets;
+      seen.push(...connection.edges.map((edge) => edge.node.id));
+      expect(connection.pageInfo.hasPreviousPage).toBe(after !== null);
+      if (!connection.pageInfo.hasNextPage) break;
+      after = connection.pageInfo.endCursor!;
+    }
+    expect(seen).toEqual([DEMO_WALLETS.ETH, DEMO_WALLETS.BTC, DEMO_WALLETS.USDT]);
+  });
+
+  it("filters by status, type and currency", async () => {
+    const token = tokens["owner@example.com"];
+    const byType = await execute(server.url, WalletsDocument, { filter: { types: ["ENTERPRISE"] } }, { token });
+    expect(byType.data!.wallets.edges.map((edge) => edge.node.id)).toEqual([DEMO_WALLETS.USDT]);
+    const byCurrency = await execute(server.url, WalletsDocument, { filter: { currencies: ["BTC", "ETH"] } }, { token });
+    expect(byCurrency.data!.wallets.edges.map((edge) => edge.node.id)).toEqual([DEMO_WALLETS.ETH, DEMO_WALLETS.BTC]);
+    const none = await execute(server.url, WalletsDocument, { filter: { statuses: ["NOT_ACTIVE"] } }, { token });
+    expect(none.data!.wallets.edges).toEqual([]);
+  });
+
+  it("wallet(id) answers null for a wallet the viewer may not see, or that does not exist", async () => {
+    const viewer = tokens["viewer@example.com"];
+    expect((await execute(server.url, WalletDocument, { id: DEMO_WALLETS.BTC }, { token: viewer })).data!.wallet).toBeNull();
+    expect((await execute(server.url, WalletDocument, { id: OTHER_WALLET }, { token: viewer })).data!.wallet).toBeNull();
+    expect((await execute(server.url, WalletDocument, { id: "999999" }, { token: viewer })).data!.wallet).toBeNull();
+    const other = tokens["other-owner@example.com"];
+    expect((await execute(server.url, WalletDocument, { id: DEMO_WALLETS.ETH }, { token: other })).data!.wallet).toBeNull();
+  });
+
+  it.each([
+    ["first: -1", { first: -1 }],
+    ["first: 0", { first: 0 }],
+    ["first: 100000", { first: 100000 }],
+    ["a huge after", { after: "A".repeat(100_000) }],
+    ["a made-up after", { after: "bm90LWEtY3Vyc29y" }],
+    ["a filter with too many values", { filter: { currencies: Array.from({ length: 51 }, (_, i) => `C${i}`) } }],
+  ])("%s is BAD_USER_INPUT, never an internal error", async (_name, variables) => {
+    const result = await execute(server.url, WalletsDocument, variables, { token: tokens["owner@example.com"] });
+    expect(codes(result)).toEqual(["BAD_USER_INPUT"]);
+    expect(result.data).toBeNull();
+  });
+
+  it.each([["a malformed id", "not a wallet id!"], ["a huge id", "9".repeat(10_000)], ["an empty id", ""]])(
+    "wallet(id) with %s is BAD_USER_INPUT",
+    async (_name, id) => {
+      const result = await execute(server.url, WalletDocument, { id }, { token: tokens["owner@example.com"] });
+      expect(codes(result)).toEqual(["BAD_USER_INPUT"]);
+    },
+  );
+
+  it("a first beyond the Int range is refused as input, not as an internal error", async () => {
+    const result = await execute(server.url, WalletsDocument, { first: 2 ** 40 }, { token: tokens["owner@example.com"] });
+    expect(codes(result)).toEqual(["BAD_USER_INPUT"]);
+  });
+});
+
+describe("authentication", () => {
+  it.each([
+    ["no token", {}],
+    ["a malformed header", { authorization: "Token abc" }],
+    ["a token that is not a JWT", { authorization: "Bearer not-a-jwt" }],
+    ["a token signed with another key", {
+      authorization:
+        "Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ4IiwiaXNzIjoiYWNjZXNzLXN1YmdyYXBoIiwiYXVkIjoiYWNjZXNzLXN1YmdyYXBoIn0.Zm9yZ2Vk",
+    }],
+  ])("%s: UNAUTHENTICATED, HTTP 401 and no data", async (_name, headers) => {
+    const result = await execute(server.url, WalletsDocument, {}, { headers });
+    expect(result.status).toBe(401);
+    expect(codes(result)).toEqual(["UNAUTHENTICATED"]);
+    expect(result.data).toBeUndefined();
+  });
+
+  it("refuses an expired token, one for another audience and one for an unknown user", async () => {
+    const tokensService = server.service.tokens;
+    const ownerId = await server.userId("owner@example.com");
+    const expired = await tokensService.sign(ownerId, -10);
+    const unknownUser = await tokensService.sign("00000000-0000-4000-8000-000000000000", 600);
+    for (const token of [expired, unknownUser]) {
+      const result = await execute(server.url, WalletsDocument, {}, { token });
+      expect(result.status).toBe(401);
+      expect(codes(result)).toEqual(["UNAUTHENTICATED"]);
+    }
+  });
+});

@@ -40,6 +40,8 @@ export class Currency {
  * text so that neither database ever turns them into floats.
  */
 @Entity({ tableName: "wallet" })
+// Serves both "the wallets of an account" and keyset pages ordered by id within it.
+@Index({ properties: ["account", "id"] })
 export class Wallet {
   [OptionalProps]?: "balanceConfirmed" | "balancePending" | "balanceUnusable" | "createdAt";
 
@@ -48,7 +50,6 @@ export class Wallet {
   id!: string;
 
   @ManyToOne(() => Account, { deleteRule: "cascade" })
-  @Index()
   account!: Rel<Account>;
 
   @Property({ type: "string", length: 100 })

@@ -16,7 +16,7 @@ export class Migration20261127000000 extends Migration {
     this.addSql(
       `create table "wallet" ("id" varchar(64) not null, "account_id" varchar(36) not null, "label" varchar(100) not null, "status" smallint not null, "type" smallint not null, "currency_iso" int not null, "currency_alpha" varchar(32) not null, "currency_name" varchar(100) not null, "currency_exp" int not null, "balance_confirmed" varchar(80) not null default '0', "balance_pending" varchar(80) not null default '0', "balance_unusable" varchar(80) not null default '0', "created_at" timestamptz not null, constraint "wallet_pkey" primary key ("id"));`,
     );
-    this.addSql(`create index "wallet_account_id_index" on "wallet" ("account_id");`);
+    this.addSql(`create index "wallet_account_id_id_index" on "wallet" ("account_id", "id");`);
     this.addSql(
       `create table "wallet_access" ("id" varchar(36) not null, "user_id" varchar(36) not null, "wallet_id" varchar(64) not null, "role" text check ("role" in ('OWNER', 'ADMIN', 'WITHDRAWALS_WITH_APPROVAL', 'READ_ONLY')) not null, "created_at" timestamptz not null, constraint "wallet_access_pkey" primary key ("id"));`,
     );

@@ -18,6 +18,7 @@ export class Migration20261127000000 extends Migration {
       "create table `wallet` (`id` text not null, `account_id` text not null, `label` text not null, `status` integer not null, `type` integer not null, `currency_iso` integer not null, `currency_alpha` text not null, `currency_name` text not null, `currency_exp` integer not null, `balance_confirmed` text not null default '0', `balance_pending` text not null default '0', `balance_unusable` text not null default '0', `created_at` datetime not null, constraint `wallet_account_id_foreign` foreign key(`account_id`) references `account`(`id`) on delete cascade on update cascade, primary key (`id`));",
     );
     this.addSql("create index `wallet_account_id_index` on `wallet` (`account_id`);");
+    this.addSql("create index `wallet_account_id_id_index` on `wallet` (`account_id`, `id`);");
     this.addSql(
       "create table `wallet_access` (`id` text not null, `user_id` text not null, `wallet_id` text not null, `role` text check (`role` in ('OWNER', 'ADMIN', 'WITHDRAWALS_WITH_APPROVAL', 'READ_ONLY')) not null, `created_at` datetime not null, constraint `wallet_access_user_id_foreign` foreign key(`user_id`) references `app_user`(`id`) on delete cascade on update cascade, constraint `wallet_access_wallet_id_foreign` foreign key(`wallet_id`) references `wallet`(`id`) on delete cascade on update cascade, primary key (`id`));",
     );

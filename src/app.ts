@@ -6,7 +6,14 @@ import { expressMiddleware } from "@as-integrations/express5";
 import { maxAliasesRule } from "@escape.tech/graphql-armor-max-aliases";
 import { maxDepthRule } from "@escape.tech/graphql-armor-max-depth";
 import express, { type ErrorRequestHandler, type Request } from "express";
-import { specifiedRules, validate, type GraphQLFormattedError, type ValidationRule } from "graphql";
+import {
+  specifiedRules,
+  validate,
+  GraphQLError,
+  type GraphQLFormattedError,
+  type ValidationContext,
+  type ValidationRule,
+} from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -93,9 +100,11 @@ async function serve(
 ): Promise<RunningService> {
   const { logger, metrics, tokens, db } = deps;
   const schema = await buildFederatedSchema();
+  // Report through the validation context (a validation error for the client), instead of throwing.
+  const report = { propagateOnRejection: false, onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)] };
   const limits: ValidationRule[] = [
-    maxDepthRule({ n: config.graphql.maxDepth }),
-    maxAliasesRule({ n: config.graphql.maxAliases }),
+    maxDepthRule({ n: config.graphql.maxDepth, ...report }),
+    maxAliasesRule({ n: config.graphql.maxAliases, ...report }),
   ];
   const formatError = createErrorFormatter(logger);
 
@@ -108,7 +117,14 @@ async function serve(
   const wsServer = useServer<Record<string, unknown>, { viewer?: GraphQLContext["viewer"]; address?: string }>(
     {
       schema,
-      validate: (s, document) => validate(s, document, [...specifiedRules, ...limits]),
+      validate: (s, document) =>
+        validate(s, document, [...specifiedRules, ...limits]).map(
+          (error) =>
+            new GraphQLError(error.message, {
+              nodes: error.nodes,
+              extensions: { code: "GRAPHQL_VALIDATION_FAILED" },
+            }),
+        ),
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
         const header =

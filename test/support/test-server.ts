@@ -31,7 +31,10 @@ export interface TestServer {
  * Starts the real service on port 0 with its own data directory (and its own PostgreSQL database when the suite
  * runs on PostgreSQL), seeded with the demo account and a second account.
  */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  options: { otherAccount?: boolean } = {},
+): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "access-test-"));
   const database = await createTestDatabase();
   const config = loadConfig({
@@ -54,7 +57,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   });
   const service = await startService(config, { logger: createLogger("debug", sink) });
   const em = () => service.db.orm.em.fork();
-  await createOtherAccount(em());
+  if (options.otherAccount ?? true) await createOtherAccount(em());
   const userId = async (email: string) => (await em().findOneOrFail(User, { email })).id;
   return {
     url: service.url,

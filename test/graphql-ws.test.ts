@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HeartbeatDocument } from "./generated/graphql.js";
+import { subscribe, wsClient } from "./support/ws-client.js";
+import { startTestServer, type TestServer } from "./support/test-server.js";
+
+let server: TestServer;
+const clients: { dispose(): void | Promise<void> }[] = [];
+
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  for (const client of clients) await client.dispose();
+  await server?.close();
+});
+
+function client(...args: Parameters<typeof wsClient>) {
+  const created = wsClient(...args);
+  clients.push(created);
+  return created;
+}
+
+describe("graphql-ws on /graphql", () => {
+  it.each([
+    ["connectionParams.token", async () => ({ params: { token: await server.token("viewer@example.com") } })],
+    ["connectionParams.Authorization", async () => ({ params: { Authorization: `Bearer ${await server.token("viewer@example.com")}` } })],
+    ["the upgrade request's header", async () => ({ headers: { authorization: `Bearer ${await server.token("viewer@example.com")}` } })],
+  ])("accepts a token from %s", async (_name, auth) => {
+    const { params, headers } = (await auth()) as { params?: Record<string, unknown>; headers?: Record<string, string> };
+    const subscription = subscribe<{ heartbeat: string }>(client(server.url, params, { headers }), HeartbeatDocument, {
+      intervalSeconds: 1,
+    });
+    const first = await subscription.next();
+    expect(first.errors).toBeUndefined();
+    expect(Date.parse(first.data!.heartbeat)).not.toBeNaN();
+    subscription.dispose();
+  });
+
+  it.each([
+    ["no token", undefined],
+    ["a bad token", { token: "not-a-jwt" }],
+  ])("closes the connection with 4403 for %s", async (_name, params) => {
+    const refused = client(server.url, params);
+    subscribe(refused, HeartbeatDocument);
+    expect((await refused.closed).code).toBe(4403);
+  });
+
+  it("applies the depth and alias limits to subscriptions too", async () => {
+    const ws = client(server.url, { token: await server.token("owner@example.com") });
+    const aliases = Array.from({ length: 20 }, (_, i) => `a${i}: heartbeat`).join(" ");
+    const subscription = subscribe(ws, `subscription { ${aliases} }`);
+    const ended = (await subscription.ended) as { message: string; extensions?: { code?: string } }[];
+    expect(ended.map((error) => error.extensions?.code)).toContain("GRAPHQL_VALIDATION_FAILED");
+    expect(ended.map((error) => error.message).join(" ")).toMatch(/Aliases limit of 15 exceeded/);
+  });
+});

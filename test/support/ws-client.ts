@@ -1,0 +1,74 @@
+import { createClient, type Client, type ExecutionResult } from "graphql-ws";
+import { print, type DocumentNode } from "graphql";
+import WebSocket from "ws";
+
+/** A graphql-ws client that queues everything it receives, so a test never misses a message. */
+export interface QueuedSubscription<T> {
+  /** The next result, or a rejection after `timeoutMs`. */
+  next(timeoutMs?: number): Promise<ExecutionResult<T>>;
+  /** Resolves with the error or completion that ended the subscription. */
+  ended: Promise<unknown>;
+  dispose(): void;
+}
+
+export function wsClient(
+  url: string,
+  connectionParams?: Record<string, unknown>,
+  options: { headers?: Record<string, string> } = {},
+): Client & { closed: Promise<{ code: number; reason: string }> } {
+  let resolveClosed: (event: { code: number; reason: string }) => void;
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => (resolveClosed = resolve));
+  class HeaderWebSocket extends WebSocket {
+    constructor(address: string, protocols?: string | string[]) {
+      super(address, protocols, { headers: options.headers });
+    }
+  }
+  const client = createClient({
+    url: url.replace(/^http/, "ws") + "/graphql",
+    webSocketImpl: HeaderWebSocket,
+    connectionParams,
+    retryAttempts: 0,
+    lazy: false,
+    on: { closed: (event) => resolveClosed(event as { code: number; reason: string }) },
+    onNonLazyError: () => {},
+  });
+  return Object.assign(client, { closed });
+}
+
+export function subscribe<T>(
+  client: Client,
+  document: DocumentNode | string,
+  variables?: Record<string, unknown>,
+): QueuedSubscription<T> {
+  const queue: ExecutionResult<T>[] = [];
+  const waiters: ((result: ExecutionResult<T>) => void)[] = [];
+  let resolveEnded: (value: unknown) => void;
+  const ended = new Promise((resolve) => (resolveEnded = resolve));
+  const dispose = client.subscribe<T>(
+    { query: typeof document === "string" ? document : print(document), variables },
+    {
+      next: (result) => {
+        const waiter = waiters.shift();
+        if (waiter) waiter(result);
+        else queue.push(result);
+      },
+      error: (error) => resolveEnded(error),
+      complete: () => resolveEnded("complete"),
+    },
+  );
+  return {
+    ended,
+    dispose,
+    next(timeoutMs = 5000) {
+      const queued = queue.shift();
+      if (queued) return Promise.resolve(queued);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no message within ${timeoutMs} ms`)), timeoutMs);
+        waiters.push((result) => {
+          clearTimeout(timer);
+          resolve(result);
+        });
+      });
+    },
+  };
+}

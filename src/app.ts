@@ -157,6 +157,8 @@ async function serve(
     hideSchemaDetailsFromClientErrors: config.production,
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
+    // main.ts owns the signals: it stops the whole service, not only Apollo.
+    stopOnTerminationSignals: false,
     validationRules: limits,
     formatError,
     logger: {

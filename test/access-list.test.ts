@@ -90,7 +90,7 @@ describe("accessList", () => {
 describe("grant, change and revoke by the Owner", () => {
   it("grants a role to an existing user, changes it and revokes it", async () => {
     const owner = token["owner@example.com"];
-    const viewerId = id["viewer@example.com"];
+    const viewerId = id["viewer@example.com"]!;
     const granted = await execute(
       server.url,
       GrantWalletAccessDocument,

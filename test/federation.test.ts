@@ -71,6 +71,6 @@ describe("federation", () => {
   it("keeps the error code through the gateway", async () => {
     const result = await execute(gateway.url, "{ wallets { edges { node { id } } } }", {});
     expect(codes(result)).toContain("UNAUTHENTICATED");
-    expect(result.data?.wallets ?? null).toBeNull();
+    expect((result.data as { wallets?: unknown } | null | undefined)?.wallets ?? null).toBeNull();
   });
 });

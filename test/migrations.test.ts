@@ -24,12 +24,10 @@ async function freshDatabase(): Promise<Database> {
 
 /** Every table and index of a SQLite database as its normalised definition. */
 async function sqliteDefinitions(db: Database): Promise<string[]> {
-  const rows = await db.orm.em
+  const rows: { sql: string }[] = await db.orm.em
     .fork()
     .getConnection()
-    .execute<{ sql: string }[]>(
-      "select sql from sqlite_master where sql is not null and name not like 'sqlite_%' and name != 'schema_migrations'",
-    );
+    .execute("select sql from sqlite_master where sql is not null and name not like 'sqlite_%' and name != 'schema_migrations'");
   return rows.map((row) => row.sql.replace(/\s+/g, " ").replace(/;$/, "").trim()).sort();
 }
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WalletDocument, WalletsDocument } from "./generated/graphql.js";
+import { WalletDocument, WalletsDocument, type WalletsQuery } from "./generated/graphql.js";
 import { DEMO_WALLETS, OTHER_WALLET } from "./support/fixtures.js";
 import { codes, execute } from "./support/graphql-client.js";
 import { startTestServer, type TestServer } from "./support/test-server.js";
@@ -54,7 +54,7 @@ describe("wallets", () => {
     let after: string | null = null;
     for (let page = 0; page < 5; page++) {
       const result = await execute(server.url, WalletsDocument, { first: 1, after }, { token });
-      const connection = result.data!.wallets;
+      const connection: WalletsQuery["wallets"] = result.data!.wallets;
       seen.push(...connection.edges.map((edge) => edge.node.id));
       expect(connection.pageInfo.hasPreviousPage).toBe(after !== null);
       if (!connection.pageInfo.hasNextPage) break;

@@ -1,11 +1,11 @@
-import { createClient, type Client, type ExecutionResult } from "graphql-ws";
+import { createClient, type Client, type FormattedExecutionResult } from "graphql-ws";
 import { print, type DocumentNode } from "graphql";
 import WebSocket from "ws";
 
 /** A graphql-ws client that queues everything it receives, so a test never misses a message. */
 export interface QueuedSubscription<T> {
   /** The next result, or a rejection after `timeoutMs`. */
-  next(timeoutMs?: number): Promise<ExecutionResult<T>>;
+  next(timeoutMs?: number): Promise<FormattedExecutionResult<T, unknown>>;
   /** Resolves with the error or completion that ended the subscription. */
   ended: Promise<unknown>;
   dispose(): void;
@@ -40,8 +40,8 @@ export function subscribe<T>(
   document: DocumentNode | string,
   variables?: Record<string, unknown>,
 ): QueuedSubscription<T> {
-  const queue: ExecutionResult<T>[] = [];
-  const waiters: ((result: ExecutionResult<T>) => void)[] = [];
+  const queue: FormattedExecutionResult<T, unknown>[] = [];
+  const waiters: ((result: FormattedExecutionResult<T, unknown>) => void)[] = [];
   let resolveEnded: (value: unknown) => void;
   const ended = new Promise((resolve) => (resolveEnded = resolve));
   const dispose = client.subscribe<T>(

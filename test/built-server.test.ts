@@ -1,0 +1,93 @@
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WalletsDocument } from "./generated/graphql.js";
+import { createTestDatabase } from "./support/database.js";
+import { execute } from "./support/graphql-client.js";
+
+const root = path.resolve(import.meta.dirname, "..");
+const entry = path.join(root, "dist/src/main.js");
+const cli = path.join(root, "dist/src/cli/main.js");
+
+let child: ChildProcess;
+let stdout = "";
+let url: string;
+let env: NodeJS.ProcessEnv;
+let dataDir: string;
+let database: Awaited<ReturnType<typeof createTestDatabase>>;
+
+/** Waits until the server logs that it listens, and returns the port it chose. */
+function waitForPort(timeoutMs = 20_000): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${stdout}`)), timeoutMs);
+    const check = () => {
+      const line = stdout.split("\n").find((text) => text.includes('"msg":"access-subgraph listening"'));
+      if (line) {
+        clearTimeout(timer);
+        resolve(JSON.parse(line).port);
+      }
+    };
+    child.stdout!.on("data", (chunk) => {
+      stdout += String(chunk);
+      check();
+    });
+    child.once("exit", (code) => reject(new Error(`server exited with ${code}:\n${stdout}`)));
+  });
+}
+
+async function tokenFor(email: string): Promise<string> {
+  const { stdout: out } = await promisify(execFile)(process.execPath, [cli, "token", email], { env });
+  const lines = out.trim().split("\n");
+  return lines.at(-1)!;
+}
+
+beforeAll(async () => {
+  expect(fs.existsSync(entry), "run `npm run build` first (npm test does)").toBe(true);
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "access-built-"));
+  database = await createTestDatabase();
+  env = {
+    PATH: process.env.PATH,
+    PORT: "0",
+    HOST: "127.0.0.1",
+    DATA_DIR: dataDir,
+    ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl, SEED_DEMO: "true" } : {}),
+  };
+  child = spawn(process.execPath, [entry], { env, stdio: ["ignore", "pipe", "pipe"] });
+  url = `http://127.0.0.1:${await waitForPort()}`;
+});
+afterAll(async () => {
+  if (child.exitCode === null) child.kill("SIGKILL");
+  await database?.drop();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe("the built server (node dist/src/main.js)", () => {
+  it("prints the generated demo credentials once, outside the JSON logs", () => {
+    expect(stdout).toContain('Demo account "Demo Merchant" created');
+    expect(stdout).toMatch(/Password: {6}\S{12,}/);
+    expect(stdout).toMatch(/otpauth:\/\/totp\/access-subgraph:owner%40example\.com\?.*secret=[A-Z2-7]+/);
+  });
+
+  it("keeps generated keys in files only its user can read", () => {
+    for (const file of ["master.key", "jwt-dev.key"]) {
+      expect(fs.statSync(path.join(dataDir, file)).mode & 0o777).toBe(0o600);
+    }
+  });
+
+  it("serves three wallets to the Owner and one to the read-only viewer, with tokens from the CLI", async () => {
+    const owner = await execute(url, WalletsDocument, {}, { token: await tokenFor("owner@example.com") });
+    expect(owner.data!.wallets.edges.map((edge) => edge.node.currency.alpha)).toEqual(["ETH", "BTC", "USDT-ETH"]);
+    const viewer = await execute(url, WalletsDocument, {}, { token: await tokenFor("viewer@example.com") });
+    expect(viewer.data!.wallets.edges.map((edge) => edge.node.currency.alpha)).toEqual(["ETH"]);
+  });
+
+  it("shuts down cleanly on SIGTERM", async () => {
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(stdout).toContain('"msg":"shutting down"');
+  });
+});

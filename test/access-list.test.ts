@@ -15,6 +15,7 @@ const token: Record<string, string> = {};
 const id: Record<string, string> = {};
 const EMAILS = [
   "owner@example.com",
+  "admin@example.com",
   "ops@example.com",
   "viewer@example.com",
   "other-owner@example.com",
@@ -39,6 +40,7 @@ async function accessListAsOwner() {
 describe("me", () => {
   it.each([
     ["owner@example.com", true, "Demo Merchant", [["10001", "OWNER"], ["10002", "OWNER"], ["10003", "OWNER"]]],
+    ["admin@example.com", false, "Demo Merchant", [["10003", "ADMIN"]]],
     ["ops@example.com", false, "Demo Merchant", [["10001", "WITHDRAWALS_WITH_APPROVAL"], ["10002", "WITHDRAWALS_WITH_APPROVAL"]]],
     ["viewer@example.com", false, "Demo Merchant", [["10001", "READ_ONLY"]]],
     ["other-owner@example.com", true, "Other Merchant", [[OTHER_WALLET, "OWNER"]]],
@@ -63,16 +65,22 @@ describe("me", () => {
 describe("accessList", () => {
   it("shows the Owner every user of the account, and nobody from another account", async () => {
     const list = await accessListAsOwner();
-    expect(list.map((entry) => entry.user.email)).toEqual(["owner@example.com", "ops@example.com", "viewer@example.com"]);
+    expect(list.map((entry) => entry.user.email)).toEqual([
+      "owner@example.com",
+      "admin@example.com",
+      "ops@example.com",
+      "viewer@example.com",
+    ]);
     expect(list[0]).toMatchObject({ isOwner: true });
     expect(list[0]!.grants.map((grant) => grant.role)).toEqual(["OWNER", "OWNER", "OWNER"]);
-    expect(list[1]!.grants).toEqual([
+    expect(list[1]!.grants).toEqual([{ role: "ADMIN", wallet: { id: DEMO_WALLETS.USDT } }]);
+    expect(list[2]!.grants).toEqual([
       { role: "WITHDRAWALS_WITH_APPROVAL", wallet: { id: DEMO_WALLETS.ETH } },
       { role: "WITHDRAWALS_WITH_APPROVAL", wallet: { id: DEMO_WALLETS.BTC } },
     ]);
   });
 
-  it.each(["ops@example.com", "viewer@example.com", "other-reader@example.com"])(
+  it.each(["admin@example.com", "ops@example.com", "viewer@example.com", "other-reader@example.com"])(
     "shows %s only their own entry",
     async (email) => {
       const result = await execute(server.url, AccessListDocument, {}, { token: token[email] });
@@ -153,7 +161,7 @@ describe("refusals: each with its own code and message, and nothing changes", ()
     code: string;
     message: RegExp;
   }[] = [
-    ...(["ops@example.com", "viewer@example.com", "other-reader@example.com"] as const).flatMap((as) => [
+    ...(["admin@example.com", "ops@example.com", "viewer@example.com", "other-reader@example.com"] as const).flatMap((as) => [
       { name: `grant as ${as}`, as, run: "grant" as const, input: (ids: Record<string, string>) => ({ userId: ids["viewer@example.com"], walletId: DEMO_WALLETS.BTC }), code: "FORBIDDEN", message: /Only the account Owner/ },
       { name: `change as ${as}`, as, run: "change" as const, input: (ids: Record<string, string>) => ({ userId: ids["viewer@example.com"], walletId: ETH, role: "ADMIN" }), code: "FORBIDDEN", message: /Only the account Owner/ },
       { name: `revoke as ${as}`, as, run: "revoke" as const, input: (ids: Record<string, string>) => ({ userId: ids["viewer@example.com"], walletId: ETH }), code: "FORBIDDEN", message: /Only the account Owner/ },

@@ -108,7 +108,7 @@ describe("with NODE_ENV=production", () => {
         JWT_SECRET: randomBytes(32).toString("hex"),
         MASTER_KEY: randomBytes(32).toString("base64"),
       },
-      { otherAccount: false },
+      { testAccounts: false },
     );
   });
   afterAll(() => production?.close());

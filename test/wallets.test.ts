@@ -11,6 +11,7 @@ beforeAll(async () => {
   server = await startTestServer();
   for (const email of [
     "owner@example.com",
+    "admin@example.com",
     "ops@example.com",
     "viewer@example.com",
     "other-owner@example.com",
@@ -24,6 +25,7 @@ afterAll(() => server?.close());
 describe("wallets", () => {
   it.each([
     ["owner@example.com", [DEMO_WALLETS.ETH, DEMO_WALLETS.BTC, DEMO_WALLETS.USDT]],
+    ["admin@example.com", [DEMO_WALLETS.USDT]],
     ["ops@example.com", [DEMO_WALLETS.ETH, DEMO_WALLETS.BTC]],
     ["viewer@example.com", [DEMO_WALLETS.ETH]],
     ["other-owner@example.com", [OTHER_WALLET]],
@@ -134,6 +136,54 @@ describe("authentication", () => {
       const result = await execute(server.url, WalletsDocument, {}, { token });
       expect(result.status).toBe(401);
       expect(codes(result)).toEqual(["UNAUTHENTICATED"]);
+    }
+  });
+});
+
+describe("tokens from an identity provider's JWKS", () => {
+  it("accepts a token signed with a key the JWKS publishes, and refuses one signed with another key", async () => {
+    const { SignJWT, exportJWK, generateKeyPair } = await import("jose");
+    const http = await import("node:http");
+    const { privateKey, publicKey } = await generateKeyPair("ES256");
+    const jwk = { ...(await exportJWK(publicKey)), kid: "idp-1", alg: "ES256", use: "sig" };
+    const jwks = http.createServer((_req, res) => {
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ keys: [jwk] }));
+    });
+    await new Promise<void>((resolve) => jwks.listen(0, "127.0.0.1", resolve));
+    const { port } = jwks.address() as { port: number };
+    const idp = await startTestServer({
+      JWT_JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json`,
+      JWT_ISSUER: "https://idp.example.com/",
+      JWT_AUDIENCE: "payments-api",
+    });
+    try {
+      const sign = (key: Parameters<InstanceType<typeof SignJWT>["sign"]>[0], claims: { iss: string; aud: string }) =>
+        idp.userId("viewer@example.com").then((sub) =>
+          new SignJWT({})
+            .setProtectedHeader({ alg: "ES256", kid: "idp-1" })
+            .setSubject(sub)
+            .setIssuer(claims.iss)
+            .setAudience(claims.aud)
+            .setExpirationTime("5m")
+            .sign(key),
+        );
+      const good = await sign(privateKey, { iss: "https://idp.example.com/", aud: "payments-api" });
+      const ok = await execute(idp.url, WalletsDocument, {}, { token: good });
+      expect(ok.data!.wallets.edges.map((edge) => edge.node.id)).toEqual([DEMO_WALLETS.ETH]);
+
+      const otherKey = (await generateKeyPair("ES256")).privateKey;
+      const forged = await sign(otherKey, { iss: "https://idp.example.com/", aud: "payments-api" });
+      const wrongAudience = await sign(privateKey, { iss: "https://idp.example.com/", aud: "another-api" });
+      const wrongIssuer = await sign(privateKey, { iss: "https://evil.example.com/", aud: "payments-api" });
+      for (const token of [forged, wrongAudience, wrongIssuer]) {
+        const refused = await execute(idp.url, WalletsDocument, {}, { token });
+        expect(refused.status).toBe(401);
+        expect(codes(refused)).toEqual(["UNAUTHENTICATED"]);
+      }
+    } finally {
+      await idp.close();
+      jwks.close();
     }
   });
 });

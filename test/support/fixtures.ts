@@ -11,9 +11,16 @@ export const DEMO_WALLETS = { ETH: "10001", BTC: "10002", USDT: "10003" } as con
 /** The second account's single wallet. */
 export const OTHER_WALLET = "20001";
 
-/** A second merchant account with its own Owner, a read-only user and one wallet. */
-export async function createOtherAccount(em: EntityManager): Promise<void> {
+/**
+ * Test users beside the demo seed: an ADMIN of the demo account (ADMIN on the USDT wallet), and a second merchant
+ * account with its own Owner, a read-only user and one wallet.
+ */
+export async function createTestAccounts(em: EntityManager): Promise<void> {
   await em.transactional(async (tx) => {
+    const demo = await tx.findOneOrFail(Account, { name: "Demo Merchant" });
+    const admin = tx.create(User, { account: demo, email: "admin@example.com" });
+    tx.create(WalletAccess, { user: admin, wallet: DEMO_WALLETS.USDT, role: WalletRole.ADMIN });
+
     const account = tx.create(Account, { name: "Other Merchant" });
     tx.create(User, { account, email: "other-owner@example.com", isOwner: true });
     const reader = tx.create(User, { account, email: "other-reader@example.com" });

@@ -8,7 +8,7 @@ import { startService, type RunningService } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
 import { createLogger } from "../../src/logger.js";
 import { createTestDatabase } from "./database.js";
-import { createOtherAccount } from "./fixtures.js";
+import { createTestAccounts } from "./fixtures.js";
 
 export const DEMO_PASSWORD = "demo-password-for-tests";
 export const DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
@@ -29,11 +29,11 @@ export interface TestServer {
 
 /**
  * Starts the real service on port 0 with its own data directory (and its own PostgreSQL database when the suite
- * runs on PostgreSQL), seeded with the demo account and a second account.
+ * runs on PostgreSQL), seeded with the demo account and the test accounts of `fixtures.ts`.
  */
 export async function startTestServer(
   env: Record<string, string> = {},
-  options: { otherAccount?: boolean } = {},
+  options: { testAccounts?: boolean } = {},
 ): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "access-test-"));
   const database = await createTestDatabase();
@@ -57,7 +57,7 @@ export async function startTestServer(
   });
   const service = await startService(config, { logger: createLogger("debug", sink) });
   const em = () => service.db.orm.em.fork();
-  if (options.otherAccount ?? true) await createOtherAccount(em());
+  if (options.testAccounts ?? true) await createTestAccounts(em());
   const userId = async (email: string) => (await em().findOneOrFail(User, { email })).id;
   return {
     url: service.url,

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { Account } from "../access/account.entity.js";
 import { hashPassword } from "../access/password.js";
 import { UserKind, WalletRole } from "../access/roles.js";
-import { generateTotpSecret, normaliseTotpSecret, sealTotpSecret, totpUrl } from "../access/totp.js";
+import { generateTotpSecret, normaliseTotpSecret, sealTotpSecret, totpUrl } from "../confirmation/totp.js";
 import { User } from "../access/user.entity.js";
 import { WalletAccess } from "../access/wallet-access.entity.js";
 import type { SecretBox } from "../credentials/secret-box.js";

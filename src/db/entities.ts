@@ -1,7 +1,23 @@
 import { Account } from "../access/account.entity.js";
 import { User } from "../access/user.entity.js";
 import { WalletAccess } from "../access/wallet-access.entity.js";
+import { AuditEntry } from "../audit/audit-entry.entity.js";
+import { ConfirmationState } from "../confirmation/confirmation-state.entity.js";
+import { ApiAccess } from "../credentials/api-access.entity.js";
+import { CallbackSecret } from "../credentials/callback-secret.entity.js";
+import { RateLimitWindow } from "../network/rate-limit-window.entity.js";
 import { Currency, Wallet } from "../wallets/wallet.entity.js";
 
 /** Every ORM entity and embeddable; discovery is explicit so the built server never scans folders. */
-export const entities = [Account, User, Wallet, Currency, WalletAccess];
+export const entities = [
+  Account,
+  User,
+  Wallet,
+  Currency,
+  WalletAccess,
+  ConfirmationState,
+  ApiAccess,
+  CallbackSecret,
+  AuditEntry,
+  RateLimitWindow,
+];

@@ -1,6 +1,8 @@
 import type { MigrationObject } from "@mikro-orm/core";
 import { Migration20261127000000 as PgInitial } from "./postgresql/Migration20261127000000.js";
+import { Migration20261127010000 as PgSecrets } from "./postgresql/Migration20261127010000.js";
 import { Migration20261127000000 as SqliteInitial } from "./sqlite/Migration20261127000000.js";
+import { Migration20261127010000 as SqliteSecrets } from "./sqlite/Migration20261127010000.js";
 
 export type Dialect = "sqlite" | "postgresql";
 
@@ -9,8 +11,14 @@ export type Dialect = "sqlite" | "postgresql";
  * that the sources (tests) and the built server run exactly the same set.
  */
 const migrations: Record<Dialect, MigrationObject[]> = {
-  sqlite: [{ name: "Migration20261127000000", class: SqliteInitial }],
-  postgresql: [{ name: "Migration20261127000000", class: PgInitial }],
+  sqlite: [
+    { name: "Migration20261127000000", class: SqliteInitial },
+    { name: "Migration20261127010000", class: SqliteSecrets },
+  ],
+  postgresql: [
+    { name: "Migration20261127000000", class: PgInitial },
+    { name: "Migration20261127010000", class: PgSecrets },
+  ],
 };
 
 export function migrationsFor(dialect: Dialect): MigrationObject[] {

@@ -21,16 +21,27 @@ import { WebSocketServer } from "ws";
 import { authenticate } from "./auth/authenticate.js";
 import { createTokenService, type TokenService } from "./auth/tokens.js";
 import type { Config } from "./config.js";
+import { systemClock, type Clock } from "./clock.js";
+import { ApiTokenService } from "./credentials/api-token.js";
+import { SECURITY_MUTATIONS } from "./credentials/credentials.resolver.js";
 import { loadOrCreateKeyFile } from "./credentials/key-file.js";
-import { SecretBox } from "./credentials/secret-box.js";
+import { deriveKeys } from "./credentials/keys.js";
+import { tokenRouter } from "./credentials/token-route.js";
 import { seedDemoData, type DemoSeedResult } from "./db/demo-seed.js";
 import { openDatabase, type Database } from "./db/orm.js";
 import { createContext, type GraphQLContext } from "./graphql/context.js";
 import { createErrorFormatter } from "./graphql/error-mapping.js";
-import { authenticationPlugin, metricsPlugin } from "./graphql/plugins.js";
+import {
+  authenticationPlugin,
+  metricsPlugin,
+  responseHeadersPlugin,
+  singleSensitiveFieldPlugin,
+} from "./graphql/plugins.js";
 import { buildFederatedSchema } from "./graphql/schema.js";
 import { createLogger, type Logger } from "./logger.js";
 import { Metrics } from "./metrics.js";
+import { ClientAddressResolver } from "./network/client-address.js";
+import { stepUpDependencies, tokenLimiter, type Runtime } from "./runtime.js";
 
 /** Largest GraphQL request body accepted over HTTP. */
 const GRAPHQL_BODY_LIMIT = "512kb";
@@ -42,6 +53,8 @@ export interface ServiceOptions {
   logger?: Logger;
   /** Called once when a first start seeded the demo account, with the generated credentials to show. */
   onDemoSeeded?: (result: DemoSeedResult) => void;
+  /** The time the security rules use. @default the system clock */
+  clock?: Clock;
 }
 
 /** A running service: one HTTP server on one port with GraphQL (HTTP and WebSocket), health and metrics. */
@@ -49,6 +62,7 @@ export interface RunningService {
   url: string;
   port: number;
   db: Database;
+  runtime: Runtime;
   tokens: TokenService;
   metrics: Metrics;
   logger: Logger;
@@ -61,16 +75,25 @@ export function masterKey(config: Config): Buffer {
   return config.masterKey ? Buffer.from(config.masterKey, "base64") : loadOrCreateKeyFile(config.dataDir, MASTER_KEY_FILE);
 }
 
-function clientAddressOf(req: Pick<Request, "socket">): string {
-  return req.socket.remoteAddress ?? "unknown";
-}
 
 /** Opens the database, applies migrations, seeds when asked, and serves on the configured port. */
 export async function startService(config: Config, options: ServiceOptions = {}): Promise<RunningService> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const metrics = new Metrics();
-  const box = new SecretBox(masterKey(config));
-  const tokens = createTokenService(config);
+  const clock = options.clock ?? systemClock;
+  const keys = deriveKeys(masterKey(config));
+  const runtime: Runtime = {
+    config,
+    logger,
+    clock,
+    box: keys.box,
+    secretHasher: keys.secretHasher,
+    tokens: createTokenService(config),
+    apiTokens: new ApiTokenService(keys.apiTokenKey, config.jwt.audience, config.apiTokenLifetimeSeconds),
+    addresses: new ClientAddressResolver(config.trustedProxies),
+    stepUp: stepUpDependencies(config, keys.box, clock),
+    tokenLimiter: tokenLimiter(clock),
+  };
   const db = await openDatabase(config);
   try {
     db.onStatement(() => metrics.dbStatements.inc());
@@ -78,7 +101,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     if (applied.length > 0) logger.info({ migrations: applied }, "applied database migrations");
     if (config.seedDemo) {
       const seeded = await seedDemoData(db.orm.em.fork(), {
-        box,
+        box: keys.box,
         password: config.demoPassword,
         totpSecret: config.demoTotpSecret,
       });
@@ -87,18 +110,18 @@ export async function startService(config: Config, options: ServiceOptions = {})
         options.onDemoSeeded?.(seeded);
       }
     }
-    return await serve(config, { logger, metrics, tokens, db });
+    return await serve(runtime, { metrics, db });
   } catch (error) {
     await db.close();
     throw error;
   }
 }
 
-async function serve(
-  config: Config,
-  deps: { logger: Logger; metrics: Metrics; tokens: TokenService; db: Database },
-): Promise<RunningService> {
-  const { logger, metrics, tokens, db } = deps;
+async function serve(runtime: Runtime, deps: { metrics: Metrics; db: Database }): Promise<RunningService> {
+  const { config, logger, tokens } = runtime;
+  const { metrics, db } = deps;
+  const clientAddressOf = (req: Pick<Request, "socket" | "headers">) =>
+    runtime.addresses.resolve(req.socket.remoteAddress, req.headers["x-forwarded-for"]);
   const schema = await buildFederatedSchema();
   // Report through the validation context (a validation error for the client), instead of throwing.
   const report = { propagateOnRejection: false, onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)] };
@@ -133,17 +156,18 @@ async function serve(
             : typeof params.Authorization === "string"
               ? params.Authorization
               : (ctx.extra as { request: http.IncomingMessage }).request.headers.authorization;
-        const result = await authenticate(tokens, db.orm.em.fork(), header);
+        const address = clientAddressOf((ctx.extra as { request: http.IncomingMessage }).request);
+        const result = await authenticate(runtime, db.orm.em.fork(), header, address);
         if (!result.viewer) return false;
-        Object.assign(ctx.extra, {
-          viewer: result.viewer,
-          address: clientAddressOf((ctx.extra as { request: http.IncomingMessage }).request),
-        });
+        Object.assign(ctx.extra, { viewer: result.viewer, address });
         return true;
       },
       context: (ctx) => {
         const extra = ctx.extra as { viewer: GraphQLContext["viewer"]; address: string };
-        return createContext(db.orm.em.fork(), extra.viewer, null, extra.address) as unknown as Record<string, unknown>;
+        return createContext(db.orm.em.fork(), runtime, { viewer: extra.viewer, error: null }, extra.address) as unknown as Record<
+          string,
+          unknown
+        >;
       },
       onError: (_ctx, _id, _payload, errors) =>
         errors.map((error) => formatError(error.toJSON() as GraphQLFormattedError, error)) as never,
@@ -173,6 +197,8 @@ async function serve(
       ...(config.production ? [ApolloServerPluginLandingPageDisabled()] : []),
       { async serverWillStart() { return { async drainServer() { await wsServer.dispose(); } }; } },
       authenticationPlugin(config.production),
+      singleSensitiveFieldPlugin(SECURITY_MUTATIONS),
+      responseHeadersPlugin(),
       metricsPlugin(metrics),
     ],
   });
@@ -180,7 +206,9 @@ async function serve(
 
   app.use((req, res, next) => {
     res.on("finish", () => {
-      const route = ["/graphql", "/healthz", "/readyz", "/metrics"].includes(req.path) ? req.path : "other";
+      const route = ["/graphql", "/healthz", "/readyz", "/metrics", "/token"].includes(req.path.replace(/\/$/, ""))
+        ? req.path.replace(/\/$/, "")
+        : "other";
       metrics.httpRequests.inc({ route, status: String(res.statusCode) });
     });
     next();
@@ -195,14 +223,15 @@ async function serve(
   app.get("/metrics", async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
+  app.use(tokenRouter(runtime, () => db.orm.em.fork()));
   app.use(
     "/graphql",
     express.json({ limit: GRAPHQL_BODY_LIMIT }),
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         const em = db.orm.em.fork();
-        const { viewer, error } = await authenticate(tokens, em, req.headers.authorization);
-        return createContext(em, viewer, error, clientAddressOf(req));
+        const address = clientAddressOf(req);
+        return createContext(em, runtime, await authenticate(runtime, em, req.headers.authorization, address), address);
       },
     }),
   );
@@ -231,6 +260,7 @@ async function serve(
     url: `http://${host}:${port}`,
     port,
     db,
+    runtime,
     tokens,
     metrics,
     logger,

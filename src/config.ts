@@ -40,6 +40,16 @@ export interface Config {
   demoPassword: string | undefined;
   /** The demo Owner's TOTP secret (base32); generated and printed once when unset. */
   demoTotpSecret: string | undefined;
+  /** Proxies (routers) whose `X-Forwarded-For` is believed, as addresses or CIDR ranges. @default none */
+  trustedProxies: string[];
+  /** Lifetime of the access tokens `/token` issues, in seconds. @default 300 */
+  apiTokenLifetimeSeconds: number;
+  confirmation: {
+    /** Wait after the 5th failed confirmation, doubling with each further failure. @default 1000 */
+    backoffMs: number;
+    /** How long confirmations stay locked after 10 failures. @default 1800 */
+    lockSeconds: number;
+  };
   graphql: {
     /** Deepest selection accepted (introspection excluded). @default 12 */
     maxDepth: number;
@@ -106,6 +116,11 @@ export function loadConfig(env: Env = process.env): Config {
   const seedDemo = flag(env, "SEED_DEMO", !production && databaseUrl === undefined);
   if (production && seedDemo) throw new ConfigError("SEED_DEMO cannot be used with NODE_ENV=production");
 
+  const trustedProxies = (optional(env, "TRUSTED_PROXIES") ?? "")
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "");
+
   return {
     production,
     port: integer(env, "PORT", 4000, 0, 65535),
@@ -123,6 +138,12 @@ export function loadConfig(env: Env = process.env): Config {
     seedDemo,
     demoPassword: optional(env, "DEMO_PASSWORD"),
     demoTotpSecret: optional(env, "DEMO_TOTP_SECRET"),
+    trustedProxies,
+    apiTokenLifetimeSeconds: integer(env, "API_TOKEN_LIFETIME_SECONDS", 300, 10, 86_400),
+    confirmation: {
+      backoffMs: integer(env, "CONFIRMATION_BACKOFF_MS", 1000, 0, 3_600_000),
+      lockSeconds: integer(env, "CONFIRMATION_LOCK_SECONDS", 1800, production ? 1800 : 1, 86_400),
+    },
     graphql: {
       maxDepth: integer(env, "GRAPHQL_MAX_DEPTH", 12, 2, 100),
       maxAliases: integer(env, "GRAPHQL_MAX_ALIASES", 15, 0, 1000),

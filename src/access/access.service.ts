@@ -25,24 +25,37 @@ export interface AccessEntry {
 /** Roles the Owner may hand out: every role but OWNER itself. */
 const GRANTABLE = new Set([WalletRole.ADMIN, WalletRole.WITHDRAWALS_WITH_APPROVAL, WalletRole.READ_ONLY]);
 
-/** Builds the entries of the given users: the Owner holds OWNER on every wallet, the others their stored rows. */
+/** The role a user who holds every wallet has on each: OWNER for the Owner, ADMIN for the API user. */
+function everyWalletRole(user: User): WalletRole | null {
+  if (user.isOwner) return WalletRole.OWNER;
+  return user.kind === UserKind.API ? WalletRole.ADMIN : null;
+}
+
+/**
+ * Builds the entries of the given users: the Owner holds OWNER and the API user ADMIN on every wallet of the
+ * account; the others hold their stored rows.
+ */
 async function entriesFor(em: EntityManager, accountId: string, users: User[]): Promise<AccessEntry[]> {
   if (users.length === 0) return [];
-  const owner = users.find((user) => user.isOwner);
-  const others = users.filter((user) => !user.isOwner).map((user) => user.id);
+  const holdsAll = users.some((user) => everyWalletRole(user) !== null);
+  const others = users.filter((user) => everyWalletRole(user) === null).map((user) => user.id);
   const [accountWallets, rows] = await Promise.all([
-    owner ? em.find(Wallet, { account: accountId }, { orderBy: { id: "asc" } }) : Promise.resolve([]),
+    holdsAll ? em.find(Wallet, { account: accountId }, { orderBy: { id: "asc" } }) : Promise.resolve([]),
     others.length === 0
       ? Promise.resolve([])
       : em.find(WalletAccess, { user: { $in: others } }, { populate: ["wallet"], orderBy: { wallet: { id: "asc" } } }),
   ]);
-  return users.map((user) => ({
-    user,
-    isOwner: user.isOwner,
-    grants: user.isOwner
-      ? accountWallets.map((wallet) => ({ wallet, role: WalletRole.OWNER }))
-      : rows.filter((row) => row.user.id === user.id).map((row) => ({ wallet: row.wallet, role: row.role })),
-  }));
+  return users.map((user) => {
+    const role = everyWalletRole(user);
+    return {
+      user,
+      isOwner: user.isOwner,
+      grants:
+        role !== null
+          ? accountWallets.map((wallet) => ({ wallet, role }))
+          : rows.filter((row) => row.user.id === user.id).map((row) => ({ wallet: row.wallet, role: row.role })),
+    };
+  });
 }
 
 /** The viewer's own entry: their user, account and role per wallet. */

@@ -44,8 +44,11 @@ export interface StepUpDependencies {
   policy: StepUpPolicy;
 }
 
-/** Why a confirmation did not pass, for the audit log. */
-export type StepUpFailure = "CONFIRMATION_FAILED" | "LOCKED" | "RATE_LIMITED";
+/**
+ * Why a confirmation did not pass: a wrong password or code (LOCKING when that failure locked confirmations),
+ * or a try refused without being checked, during a back-off (RATE_LIMITED) or a lock (LOCKED).
+ */
+export type StepUpFailure = "CONFIRMATION_FAILED" | "LOCKING" | "RATE_LIMITED" | "LOCKED";
 
 export class StepUpError extends DomainError {
   constructor(
@@ -54,7 +57,7 @@ export class StepUpError extends DomainError {
     retryAfterSeconds?: number,
   ) {
     super(
-      failure === "CONFIRMATION_FAILED" ? "CONFIRMATION_FAILED" : "RATE_LIMITED",
+      failure === "CONFIRMATION_FAILED" || failure === "LOCKING" ? "CONFIRMATION_FAILED" : "RATE_LIMITED",
       message,
       retryAfterSeconds === undefined ? {} : { retryAfterSeconds },
     );
@@ -161,6 +164,10 @@ async function record(
   await em.nativeUpdate(ConfirmationState, { user: before.user }, { failures, blockedUntil, inFlightUntil: null });
   if (failures >= policy.lockAfter) {
     const wait = secondsUntil(blockedUntil!, now);
-    throw new StepUpError("LOCKED", `Confirmation is now locked after ${failures} failures; try again in ${wait} s`, wait);
+    throw new StepUpError(
+      "LOCKING",
+      `The password or the one-time code is incorrect; after ${failures} failures confirmations are locked for ${wait} s`,
+      wait,
+    );
   }
 }

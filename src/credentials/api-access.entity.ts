@@ -8,13 +8,19 @@ import { User } from "../access/user.entity.js";
  */
 @Entity({ tableName: "api_access" })
 export class ApiAccess {
-  [OptionalProps]?: "active" | "ipWhitelist" | "apiKey" | "secretHash" | "keyCreatedAt" | "keyLastUsedAt" | "updatedAt";
+  [OptionalProps]?: "apiUser" | "active" | "ipWhitelist" | "apiKey" | "secretHash" | "keyCreatedAt" | "keyLastUsedAt" | "updatedAt";
 
   @OneToOne(() => Account, { primary: true, deleteRule: "cascade", fieldName: "account_id" })
   account!: Rel<Account>;
 
-  @OneToOne(() => User, { deleteRule: "cascade", fieldName: "api_user_id", unique: "api_access_api_user_id_unique" })
-  apiUser!: Rel<User>;
+  /** Created by the first activation; null while API access was only prepared (e.g. a whitelist set first). */
+  @OneToOne(() => User, {
+    nullable: true,
+    deleteRule: "set null",
+    fieldName: "api_user_id",
+    unique: "api_access_api_user_id_unique",
+  })
+  apiUser: Rel<User> | null = null;
 
   @Property({ type: "boolean" })
   active: boolean = false;

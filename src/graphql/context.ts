@@ -4,17 +4,21 @@ import { loadVisibleUsers } from "../access/access.service.js";
 import type { User } from "../access/user.entity.js";
 import type { Viewer } from "../access/viewer.js";
 import { unauthenticated, type DomainError } from "../domain-error.js";
+import type { Runtime } from "../runtime.js";
 import type { Wallet } from "../wallets/wallet.entity.js";
 import { loadVisibleWallets } from "../wallets/wallet.service.js";
 
 /** What every resolver receives: a request-scoped entity manager, the caller and batched loaders. */
 export interface GraphQLContext {
   em: EntityManager;
+  runtime: Runtime;
   viewer: Viewer | null;
   /** Why there is no viewer, when there is none. */
   authError: DomainError | null;
-  /** The client address the request is judged by. */
+  /** The client address the request is judged by (see `network/client-address.ts`). */
   clientAddress: string;
+  /** Headers to add to the HTTP response (e.g. `cache-control: no-store` when a secret is revealed). */
+  responseHeaders: Map<string, string>;
   loaders: {
     /** Visible wallets by id, one SQL statement per request tick. */
     wallets: DataLoader<string, Wallet | null>;
@@ -25,15 +29,16 @@ export interface GraphQLContext {
 
 export function createContext(
   em: EntityManager,
-  viewer: Viewer | null,
-  authError: DomainError | null,
+  runtime: Runtime,
+  auth: { viewer: Viewer | null; error: DomainError | null },
   clientAddress: string,
 ): GraphQLContext {
+  const { viewer } = auth;
   const loaders: GraphQLContext["loaders"] = {
     wallets: new DataLoader((ids) => (viewer ? loadVisibleWallets(em, viewer, ids) : Promise.resolve(ids.map(() => null)))),
     users: new DataLoader((ids) => (viewer ? loadVisibleUsers(em, viewer, ids) : Promise.resolve(ids.map(() => null)))),
   };
-  return { em, viewer, authError, clientAddress, loaders };
+  return { em, runtime, viewer, authError: auth.error, clientAddress, responseHeaders: new Map(), loaders };
 }
 
 /** The caller, or UNAUTHENTICATED. */

@@ -1,4 +1,5 @@
 import type { EntityManager, FilterQuery } from "@mikro-orm/core";
+import { UserKind } from "../access/roles.js";
 import type { Viewer } from "../access/viewer.js";
 import { badInput } from "../domain-error.js";
 import { isWalletId, requireWalletId } from "../input-validation.js";
@@ -16,12 +17,17 @@ export interface WalletFilter {
 
 const MAX_FILTER_VALUES = 50;
 
+/** The Owner (role OWNER) and the API user (role ADMIN) hold every wallet of the account, present and future. */
+export function holdsEveryWallet(viewer: Pick<Viewer, "isOwner" | "kind">): boolean {
+  return viewer.isOwner || viewer.kind === UserKind.API;
+}
+
 /**
- * The wallets a viewer may see: the Owner sees every wallet of the account, anyone else the wallets they hold a
- * role on. Always scoped to the viewer's account.
+ * The wallets a viewer may see: the Owner and the API user see every wallet of the account, anyone else the
+ * wallets they hold a role on. Always scoped to the viewer's account.
  */
 export function visibleWallets(viewer: Viewer): FilterQuery<Wallet> {
-  return viewer.isOwner
+  return holdsEveryWallet(viewer)
     ? { account: viewer.accountId }
     : { account: viewer.accountId, accesses: { user: viewer.userId } };
 }

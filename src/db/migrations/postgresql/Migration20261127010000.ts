@@ -9,7 +9,7 @@ export class Migration20261127010000 extends Migration {
     this.addSql(`create table "confirmation_state" ("user_id" varchar(36) not null, "failures" int not null default 0, "blocked_until" bigint null, "in_flight_until" bigint null, "last_totp_step" bigint null, constraint "confirmation_state_pkey" primary key ("user_id"));`);
     this.addSql(`create table "audit_entry" ("id" serial primary key, "account_id" varchar(36) not null, "actor_id" varchar(36) null, "action" varchar(64) not null, "outcome" varchar(32) not null, "client_address" varchar(64) not null, "detail" varchar(500) null, "created_at" timestamptz not null);`);
     this.addSql(`create index "audit_entry_account_id_id_index" on "audit_entry" ("account_id", "id");`);
-    this.addSql(`create table "api_access" ("account_id" varchar(36) not null, "api_user_id" varchar(36) not null, "active" boolean not null default false, "ip_whitelist" jsonb not null, "api_key" varchar(64) null, "secret_hash" varchar(64) null, "key_created_at" timestamptz null, "key_last_used_at" timestamptz null, "updated_at" timestamptz not null, constraint "api_access_pkey" primary key ("account_id"));`);
+    this.addSql(`create table "api_access" ("account_id" varchar(36) not null, "api_user_id" varchar(36) null, "active" boolean not null default false, "ip_whitelist" jsonb not null, "api_key" varchar(64) null, "secret_hash" varchar(64) null, "key_created_at" timestamptz null, "key_last_used_at" timestamptz null, "updated_at" timestamptz not null, constraint "api_access_pkey" primary key ("account_id"));`);
     this.addSql(`alter table "api_access" add constraint "api_access_api_user_id_unique" unique ("api_user_id");`);
     this.addSql(`alter table "api_access" add constraint "api_access_api_key_unique" unique ("api_key");`);
     this.addSql(`alter table "callback_secret" add constraint "callback_secret_account_id_foreign" foreign key ("account_id") references "account" ("id") on update cascade on delete cascade;`);
@@ -17,6 +17,6 @@ export class Migration20261127010000 extends Migration {
     this.addSql(`alter table "audit_entry" add constraint "audit_entry_account_id_foreign" foreign key ("account_id") references "account" ("id") on update cascade on delete cascade;`);
     this.addSql(`alter table "audit_entry" add constraint "audit_entry_actor_id_foreign" foreign key ("actor_id") references "app_user" ("id") on update cascade on delete set null;`);
     this.addSql(`alter table "api_access" add constraint "api_access_account_id_foreign" foreign key ("account_id") references "account" ("id") on update cascade on delete cascade;`);
-    this.addSql(`alter table "api_access" add constraint "api_access_api_user_id_foreign" foreign key ("api_user_id") references "app_user" ("id") on update cascade on delete cascade;`);
+    this.addSql(`alter table "api_access" add constraint "api_access_api_user_id_foreign" foreign key ("api_user_id") references "app_user" ("id") on update cascade on delete set null;`);
   }
 }

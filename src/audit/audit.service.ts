@@ -1,0 +1,88 @@
+import type { EntityManager } from "@mikro-orm/core";
+import type { Viewer } from "../access/viewer.js";
+import { StepUpError } from "../confirmation/step-up.js";
+import { DomainError, forbidden } from "../domain-error.js";
+import type { Logger } from "../logger.js";
+import { parsePageArgs, toPage, type Page, type PageArgs } from "../pagination.js";
+import { AuditEntry } from "./audit-entry.entity.js";
+
+/** What was attempted. */
+export enum AuditAction {
+  SET_API_USER_ACTIVE = "SET_API_USER_ACTIVE",
+  SET_API_IP_WHITELIST = "SET_API_IP_WHITELIST",
+  REGENERATE_API_CREDENTIALS = "REGENERATE_API_CREDENTIALS",
+  REGENERATE_CALLBACK_SECRET = "REGENERATE_CALLBACK_SECRET",
+  ISSUE_API_TOKEN = "ISSUE_API_TOKEN",
+}
+
+/** How it ended. */
+export enum AuditOutcome {
+  SUCCESS = "SUCCESS",
+  FORBIDDEN = "FORBIDDEN",
+  BAD_USER_INPUT = "BAD_USER_INPUT",
+  NOT_FOUND = "NOT_FOUND",
+  CONFIRMATION_FAILED = "CONFIRMATION_FAILED",
+  RATE_LIMITED = "RATE_LIMITED",
+  /** The failed confirmation that locked confirmations for the lock period. */
+  LOCKED = "LOCKED",
+  INVALID_CREDENTIALS = "INVALID_CREDENTIALS",
+  IP_NOT_ALLOWED = "IP_NOT_ALLOWED",
+  ERROR = "ERROR",
+}
+
+export interface AuditRecord {
+  accountId: string;
+  actorId: string | null;
+  action: AuditAction;
+  outcome: AuditOutcome;
+  clientAddress: string;
+  detail?: string | null;
+}
+
+/** The outcome an error stands for. */
+export function outcomeOf(error: unknown): AuditOutcome {
+  if (error instanceof StepUpError) {
+    if (error.failure === "LOCKING") return AuditOutcome.LOCKED;
+    return error.failure === "CONFIRMATION_FAILED" ? AuditOutcome.CONFIRMATION_FAILED : AuditOutcome.RATE_LIMITED;
+  }
+  if (error instanceof DomainError && error.code in AuditOutcome) return error.code as AuditOutcome;
+  return AuditOutcome.ERROR;
+}
+
+/**
+ * Writes one audit entry in its own unit of work, so that it stays even when the operation it describes was
+ * refused or rolled back. A failure to write is logged, never hidden.
+ */
+export async function recordAudit(em: EntityManager, logger: Logger, record: AuditRecord): Promise<void> {
+  try {
+    const fork = em.fork();
+    fork.create(AuditEntry, {
+      account: record.accountId,
+      actor: record.actorId,
+      action: record.action,
+      outcome: record.outcome,
+      clientAddress: record.clientAddress.slice(0, 64),
+      detail: record.detail?.slice(0, 500) ?? null,
+    });
+    await fork.flush();
+  } catch (error) {
+    logger.error({ err: error, action: record.action, outcome: record.outcome }, "could not write an audit entry");
+  }
+}
+
+/** The account's audit log, newest first. Owner only. */
+export async function auditLog(em: EntityManager, viewer: Viewer, args: PageArgs): Promise<Page<AuditEntry>> {
+  if (!viewer.isOwner) throw forbidden("Only the account Owner can read the audit log");
+  const request = parsePageArgs(args);
+  let before: number | null = null;
+  if (request.afterKey !== null) {
+    before = Number(request.afterKey);
+    if (!Number.isSafeInteger(before)) before = 0;
+  }
+  const rows = await em.find(
+    AuditEntry,
+    { account: viewer.accountId, ...(before === null ? {} : { id: { $lt: before } }) },
+    { orderBy: { id: "desc" }, limit: request.limit + 1, populate: ["actor"] },
+  );
+  return toPage(rows, request, (entry) => String(entry.id));
+}

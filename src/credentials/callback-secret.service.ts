@@ -1,0 +1,107 @@
+import type { EntityManager } from "@mikro-orm/core";
+import { Account } from "../access/account.entity.js";
+import type { Viewer } from "../access/viewer.js";
+import { AuditAction } from "../audit/audit.service.js";
+import type { Confirmation } from "../confirmation/step-up.js";
+import { badInput, forbidden } from "../domain-error.js";
+import { CallbackSecret } from "./callback-secret.entity.js";
+import { generateCallbackSecret } from "./generate.js";
+import type { SecretBox } from "./secret-box.js";
+import { securedOperation, type OperationContext } from "./secured-operation.js";
+
+/** Longest overlap during which the previous secret still verifies callbacks: 7 days. */
+export const MAX_PREVIOUS_SECRET_VALID_FOR = 7 * 24 * 60 * 60;
+
+export interface CallbackSecretStatus {
+  isSet: boolean;
+  createdAt: Date | null;
+  /** When the previous secret stops verifying callbacks, if it still does. */
+  previousSecretExpiresAt: Date | null;
+}
+
+function associatedData(accountId: string, secretId: string): string {
+  return `account:${accountId}:callback-secret:${secretId}`;
+}
+
+async function statusAt(em: EntityManager, accountId: string, now: Date): Promise<CallbackSecretStatus> {
+  const secrets = await em.find(
+    CallbackSecret,
+    { account: accountId, $or: [{ expiresAt: null }, { expiresAt: { $gt: now } }] },
+    { orderBy: { createdAt: "desc" } },
+  );
+  const current = secrets.find((secret) => secret.expiresAt === null) ?? null;
+  const previous = secrets.find((secret) => secret.expiresAt !== null) ?? null;
+  return {
+    isSet: current !== null,
+    createdAt: current?.createdAt ?? null,
+    previousSecretExpiresAt: previous?.expiresAt ?? null,
+  };
+}
+
+/** Owner only: whether a secret is set, when it was made, and any pending expiry of the previous one. */
+export async function callbackSecretStatus(em: EntityManager, viewer: Viewer, now: Date): Promise<CallbackSecretStatus> {
+  if (!viewer.isOwner) throw forbidden("Only the account Owner can see the callback secret's state");
+  return statusAt(em, viewer.accountId, now);
+}
+
+/**
+ * Makes a new callback secret and returns it, once. By default the previous secret dies at once, as on the
+ * platform; `previousSecretValidFor` seconds (0 to 7 days) keep it verifying callbacks until then.
+ */
+export function regenerateCallbackSecret(
+  context: OperationContext,
+  input: { confirmation: Confirmation; previousSecretValidFor?: number | null },
+): Promise<{ callbackSecret: string; status: CallbackSecretStatus }> {
+  const validFor = input.previousSecretValidFor ?? 0;
+  return securedOperation(
+    context,
+    AuditAction.REGENERATE_CALLBACK_SECRET,
+    input.confirmation,
+    () => {
+      if (!Number.isInteger(validFor) || validFor < 0 || validFor > MAX_PREVIOUS_SECRET_VALID_FOR) {
+        throw badInput(
+          `previousSecretValidFor must be between 0 and ${MAX_PREVIOUS_SECRET_VALID_FOR} seconds (7 days)`,
+          "previousSecretValidFor",
+        );
+      }
+    },
+    async () => {
+      const accountId = context.viewer.accountId;
+      const now = new Date(context.runtime.clock.now());
+      const callbackSecret = generateCallbackSecret();
+      await context.em.transactional(async (tx) => {
+        await tx.nativeDelete(CallbackSecret, { account: accountId, expiresAt: { $ne: null } });
+        if (validFor === 0) await tx.nativeDelete(CallbackSecret, { account: accountId });
+        else {
+          await tx.nativeUpdate(
+            CallbackSecret,
+            { account: accountId, expiresAt: null },
+            { expiresAt: new Date(now.getTime() + validFor * 1000) },
+          );
+        }
+        const secret = tx.create(CallbackSecret, { account: tx.getReference(Account, accountId), sealed: "", createdAt: now });
+        secret.sealed = context.runtime.box.encrypt(callbackSecret, associatedData(accountId, secret.id));
+      });
+      const status = await statusAt(context.em.fork(), accountId, now);
+      return {
+        result: { callbackSecret, status },
+        detail: validFor === 0 ? "previous secret revoked at once" : `previous secret valid for ${validFor} s more`,
+      };
+    },
+  );
+}
+
+/** The secrets that verify an account's callbacks at `now`: the current one and any previous one still valid. */
+export async function verifyingCallbackSecrets(
+  em: EntityManager,
+  box: SecretBox,
+  accountId: string,
+  now: Date,
+): Promise<string[]> {
+  const secrets = await em.find(
+    CallbackSecret,
+    { account: accountId, $or: [{ expiresAt: null }, { expiresAt: { $gt: now } }] },
+    { orderBy: { createdAt: "desc" } },
+  );
+  return secrets.map((secret) => box.decrypt(secret.sealed, associatedData(accountId, secret.id)));
+}

@@ -1,0 +1,88 @@
+import { Arg, Ctx, Mutation, Query, Resolver } from "type-graphql";
+import { requireViewer, type GraphQLContext } from "../graphql/context.js";
+import type { OperationContext } from "./secured-operation.js";
+import * as apiAccess from "./api-access.service.js";
+import * as callbackSecrets from "./callback-secret.service.js";
+import {
+  ApiAccessObject,
+  CallbackSecretStatusObject,
+  RegenerateApiCredentialsInput,
+  RegenerateApiCredentialsPayload,
+  RegenerateCallbackSecretInput,
+  RegenerateCallbackSecretPayload,
+  SetApiIpWhitelistInput,
+  SetApiIpWhitelistPayload,
+  SetApiUserActiveInput,
+  SetApiUserActivePayload,
+} from "./credentials.types.js";
+
+/** Root fields that change secrets or API access; one of them at most per request. */
+export const SECURITY_MUTATIONS = [
+  "setApiUserActive",
+  "setApiIpWhitelist",
+  "regenerateApiCredentials",
+  "regenerateCallbackSecret",
+] as const;
+
+function operation(context: GraphQLContext): OperationContext {
+  return { em: context.em, runtime: context.runtime, viewer: requireViewer(context), clientAddress: context.clientAddress };
+}
+
+/** Responses that carry a secret must never be stored by a cache. */
+function revealsSecret(context: GraphQLContext): void {
+  context.responseHeaders.set("cache-control", "no-store");
+}
+
+/** Thin adapter: the rules live in `api-access.service.ts` and `callback-secret.service.ts`. */
+@Resolver()
+export class CredentialsResolver {
+  @Query(() => ApiAccessObject, { description: "Owner only: API user state, IP whitelist and key metadata." })
+  apiAccess(@Ctx() context: GraphQLContext) {
+    return apiAccess.apiAccessStatus(context.em, requireViewer(context));
+  }
+
+  @Query(() => CallbackSecretStatusObject, { description: "Owner only: whether a callback secret is set, and since when." })
+  callbackSecretStatus(@Ctx() context: GraphQLContext) {
+    return callbackSecrets.callbackSecretStatus(context.em, requireViewer(context), new Date(context.runtime.clock.now()));
+  }
+
+  @Mutation(() => SetApiUserActivePayload, { description: "Owner only, confirmed: turn the API user on or off." })
+  async setApiUserActive(
+    @Ctx() context: GraphQLContext,
+    @Arg("input", () => SetApiUserActiveInput) input: SetApiUserActiveInput,
+  ) {
+    return { apiAccess: await apiAccess.setApiUserActive(operation(context), input) };
+  }
+
+  @Mutation(() => SetApiIpWhitelistPayload, { description: "Owner only, confirmed: replace the API IP whitelist." })
+  async setApiIpWhitelist(
+    @Ctx() context: GraphQLContext,
+    @Arg("input", () => SetApiIpWhitelistInput) input: SetApiIpWhitelistInput,
+  ) {
+    return { apiAccess: await apiAccess.setApiIpWhitelist(operation(context), input) };
+  }
+
+  @Mutation(() => RegenerateApiCredentialsPayload, {
+    description: "Owner only, confirmed: a new API key and secret (shown once); the previous pair and its tokens die.",
+  })
+  async regenerateApiCredentials(
+    @Ctx() context: GraphQLContext,
+    @Arg("input", () => RegenerateApiCredentialsInput) input: RegenerateApiCredentialsInput,
+  ) {
+    const { apiKey, apiSecret, status } = await apiAccess.regenerateApiCredentials(operation(context), input);
+    revealsSecret(context);
+    return { apiKey, apiSecret, apiAccess: status };
+  }
+
+  @Mutation(() => RegenerateCallbackSecretPayload, {
+    description: "Owner only, confirmed: a new callback secret (shown once).",
+  })
+  async regenerateCallbackSecret(
+    @Ctx() context: GraphQLContext,
+    @Arg("input", () => RegenerateCallbackSecretInput) input: RegenerateCallbackSecretInput,
+  ) {
+    const { callbackSecret, status } = await callbackSecrets.regenerateCallbackSecret(operation(context), input);
+    revealsSecret(context);
+    return { callbackSecret, callbackSecretStatus: status };
+  }
+}

@@ -1,0 +1,142 @@
+import type { EntityManager } from "@mikro-orm/core";
+import express, { type ErrorRequestHandler, type Request, type Response, type Router } from "express";
+import { AuditAction, AuditOutcome, recordAudit } from "../audit/audit.service.js";
+import { isAllowed } from "../network/ip-whitelist.js";
+import type { Runtime } from "../runtime.js";
+import { ApiAccess } from "./api-access.entity.js";
+
+/** The platform's wording for wrong credentials and an inactive API user alike. */
+export const NO_ACTIVE_ACCOUNT = "No active account found with the given credentials";
+const JSON_API = "application/vnd.api+json";
+const MAX_BODY = "16kb";
+
+function send(res: Response, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.status(status).set({ "content-type": JSON_API, "cache-control": "no-store", ...headers }).send(JSON.stringify(body));
+}
+
+function error(res: Response, status: number, title: string, detail: string, headers?: Record<string, string>): void {
+  send(res, status, { errors: [{ status: String(status), title, detail }] }, headers);
+}
+
+/** The credentials of a JSON:API `auth-token` request, or the name of what is missing. */
+function parseCredentials(body: unknown): { clientId: string; clientSecret: string } | { missing: string } {
+  const data = (body as { data?: unknown } | null)?.data as
+    | { type?: unknown; attributes?: { client_id?: unknown; client_secret?: unknown } }
+    | undefined;
+  if (!data || typeof data !== "object") return { missing: "data" };
+  if (data.type !== "auth-token") return { missing: 'data.type ("auth-token")' };
+  const attributes = data.attributes;
+  if (!attributes || typeof attributes !== "object") return { missing: "data.attributes" };
+  if (typeof attributes.client_id !== "string" || attributes.client_id === "" || attributes.client_id.length > 128) {
+    return { missing: "data.attributes.client_id" };
+  }
+  if (
+    typeof attributes.client_secret !== "string" ||
+    attributes.client_secret === "" ||
+    attributes.client_secret.length > 256
+  ) {
+    return { missing: "data.attributes.client_secret" };
+  }
+  return { clientId: attributes.client_id, clientSecret: attributes.client_secret };
+}
+
+/**
+ * `POST /token`, in the platform's v3 shape: API key and secret in, a short-lived bearer token for the API user
+ * out. Wrong credentials and an inactive API user look the same (400); an address off the whitelist gets 403;
+ * an address with 15 failed or unauthenticated calls in the current minute gets 429 until the minute ends.
+ */
+export function tokenRouter(runtime: Runtime, em: () => EntityManager): Router {
+  const router = express.Router();
+  const clientAddress = (req: Request) => runtime.addresses.resolve(req.socket.remoteAddress, req.headers["x-forwarded-for"]);
+
+  router.use(["/token", "/token/"], async (req, res, next) => {
+    if (req.method !== "POST") {
+      error(res, 405, "Method not allowed", "Use POST", { allow: "POST" });
+      return;
+    }
+    try {
+      const retryAfter = await runtime.tokenLimiter.retryAfterSeconds(em(), clientAddress(req));
+      if (retryAfter > 0) {
+        error(res, 429, "Too many requests", "Request was throttled", { "retry-after": String(retryAfter) });
+        return;
+      }
+    } catch (failure) {
+      next(failure);
+      return;
+    }
+    if (!req.is([JSON_API, "application/json"])) {
+      await runtime.tokenLimiter.recordFailure(em(), clientAddress(req)).catch(next);
+      error(res, 415, "Unsupported media type", `Send ${JSON_API}`);
+      return;
+    }
+    next();
+  });
+
+  router.post(
+    ["/token", "/token/"],
+    express.json({ limit: MAX_BODY, type: [JSON_API, "application/json"] }),
+    async (req, res, next) => {
+      const address = clientAddress(req);
+      const session = em();
+      try {
+        const credentials = parseCredentials(req.body);
+        if ("missing" in credentials) {
+          await runtime.tokenLimiter.recordFailure(session, address);
+          error(res, 400, "Incorrect request", `Missing or invalid ${credentials.missing}`);
+          return;
+        }
+        const access = await session.findOne(ApiAccess, { apiKey: credentials.clientId }, { populate: ["apiUser"] });
+        const secretOk = runtime.secretHasher.verify(credentials.clientSecret, access?.secretHash ?? null);
+        const audit = (outcome: AuditOutcome, detail?: string) =>
+          access
+            ? recordAudit(session, runtime.logger, {
+                accountId: access.account.id,
+                actorId: access.apiUser?.id ?? null,
+                action: AuditAction.ISSUE_API_TOKEN,
+                outcome,
+                clientAddress: address,
+                detail,
+              })
+            : Promise.resolve();
+        if (!access || !secretOk || !access.active || !access.apiUser) {
+          await runtime.tokenLimiter.recordFailure(session, address);
+          await audit(AuditOutcome.INVALID_CREDENTIALS, !access?.active ? "API user inactive" : "wrong secret");
+          error(res, 400, "Invalid credentials", NO_ACTIVE_ACCOUNT);
+          return;
+        }
+        if (!isAllowed(access.ipWhitelist, address)) {
+          await runtime.tokenLimiter.recordFailure(session, address);
+          await audit(AuditOutcome.IP_NOT_ALLOWED, `${address} is not whitelisted`);
+          error(res, 403, "Forbidden", "Your IP address is not whitelisted for API access");
+          return;
+        }
+        const token = await runtime.apiTokens.issue(access.apiUser.id, access.apiKey!);
+        access.keyLastUsedAt = new Date();
+        await session.flush();
+        await audit(AuditOutcome.SUCCESS);
+        send(res, 200, {
+          data: {
+            type: "auth-token",
+            attributes: { access: token, expires_in: runtime.apiTokens.lifetimeSeconds, token_type: "Bearer" },
+          },
+        });
+      } catch (failure) {
+        next(failure);
+      }
+    },
+  );
+
+  const malformed: ErrorRequestHandler = (failure, req, res, next) => {
+    const status = (failure as { status?: number }).status;
+    if (status === 400 || status === 413) {
+      runtime.tokenLimiter.recordFailure(em(), clientAddress(req)).then(
+        () => error(res, status, status === 413 ? "Payload too large" : "Incorrect request", status === 413 ? `At most ${MAX_BODY}` : "Malformed JSON body"),
+        next,
+      );
+      return;
+    }
+    next(failure);
+  };
+  router.use(["/token", "/token/"], malformed);
+  return router;
+}

@@ -1,8 +1,11 @@
 import type { EntityManager } from "@mikro-orm/core";
 import { Account } from "../../src/access/account.entity.js";
+import { hashPassword } from "../../src/access/password.js";
 import { WalletRole } from "../../src/access/roles.js";
 import { User } from "../../src/access/user.entity.js";
 import { WalletAccess } from "../../src/access/wallet-access.entity.js";
+import { sealTotpSecret } from "../../src/confirmation/totp.js";
+import type { SecretBox } from "../../src/credentials/secret-box.js";
 import { WalletStatus, WalletType } from "../../src/wallets/wallet-enums.js";
 import { Wallet } from "../../src/wallets/wallet.entity.js";
 
@@ -13,16 +16,21 @@ export const OTHER_WALLET = "20001";
 
 /**
  * Test users beside the demo seed: an ADMIN of the demo account (ADMIN on the USDT wallet), and a second merchant
- * account with its own Owner, a read-only user and one wallet.
+ * account with its own Owner (same password and TOTP secret as the demo Owner), a read-only user and one wallet.
  */
-export async function createTestAccounts(em: EntityManager): Promise<void> {
+export async function createTestAccounts(
+  em: EntityManager,
+  secrets: { box: SecretBox; password: string; totpSecret: string },
+): Promise<void> {
+  const passwordHash = await hashPassword(secrets.password);
   await em.transactional(async (tx) => {
     const demo = await tx.findOneOrFail(Account, { name: "Demo Merchant" });
     const admin = tx.create(User, { account: demo, email: "admin@example.com" });
     tx.create(WalletAccess, { user: admin, wallet: DEMO_WALLETS.USDT, role: WalletRole.ADMIN });
 
     const account = tx.create(Account, { name: "Other Merchant" });
-    tx.create(User, { account, email: "other-owner@example.com", isOwner: true });
+    const otherOwner = tx.create(User, { account, email: "other-owner@example.com", isOwner: true, passwordHash });
+    otherOwner.totpSecretEncrypted = sealTotpSecret(secrets.box, otherOwner.id, secrets.totpSecret);
     const reader = tx.create(User, { account, email: "other-reader@example.com" });
     const wallet = tx.create(Wallet, {
       id: OTHER_WALLET,

@@ -6,6 +6,8 @@ import { Writable } from "node:stream";
 import { User } from "../../src/access/user.entity.js";
 import { startService, type RunningService } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
+import type { Clock } from "../../src/clock.js";
+import { totpCodeAt } from "../../src/confirmation/totp.js";
 import { createLogger } from "../../src/logger.js";
 import { createTestDatabase } from "./database.js";
 import { createTestAccounts } from "./fixtures.js";
@@ -13,8 +15,27 @@ import { createTestAccounts } from "./fixtures.js";
 export const DEMO_PASSWORD = "demo-password-for-tests";
 export const DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
+/** A clock the test moves by hand: one-time code steps, back-offs and locks pass without waiting. */
+export class TestClock implements Clock {
+  private offset = 0;
+  constructor(private readonly start = Date.now()) {}
+  now(): number {
+    return this.start + this.offset;
+  }
+  advance(ms: number): void {
+    this.offset += ms;
+  }
+}
+
 export interface TestServer {
   url: string;
+  clock: TestClock;
+  /**
+   * A correct step-up confirmation of the demo Owner (and of the other account's Owner, who has the same
+   * password and TOTP secret). The clock then moves to the next 30-second step, so that the next call gets a
+   * fresh code.
+   */
+  confirmation(): { password: string; otp: string };
   service: RunningService;
   dataDir: string;
   /** Every log line the server wrote, at debug level and above. */
@@ -55,12 +76,21 @@ export async function startTestServer(
       done();
     },
   });
-  const service = await startService(config, { logger: createLogger("debug", sink) });
+  const clock = new TestClock();
+  const service = await startService(config, { logger: createLogger("debug", sink), clock });
   const em = () => service.db.orm.em.fork();
-  if (options.testAccounts ?? true) await createTestAccounts(em());
+  if (options.testAccounts ?? true) {
+    await createTestAccounts(em(), { box: service.runtime.box, password: DEMO_PASSWORD, totpSecret: DEMO_TOTP_SECRET });
+  }
   const userId = async (email: string) => (await em().findOneOrFail(User, { email })).id;
   return {
     url: service.url,
+    clock,
+    confirmation() {
+      const otp = totpCodeAt(DEMO_TOTP_SECRET, clock.now());
+      clock.advance(30_000);
+      return { password: DEMO_PASSWORD, otp };
+    },
     service,
     dataDir,
     logs,

@@ -24,8 +24,7 @@ import type { Config } from "./config.js";
 import { systemClock, type Clock } from "./clock.js";
 import { ApiTokenService } from "./credentials/api-token.js";
 import { SECURITY_MUTATIONS } from "./credentials/credentials.resolver.js";
-import { loadOrCreateKeyFile } from "./credentials/key-file.js";
-import { deriveKeys } from "./credentials/keys.js";
+import { deriveKeys, loadMasterKey } from "./credentials/keys.js";
 import { tokenRouter } from "./credentials/token-route.js";
 import { seedDemoData, type DemoSeedResult } from "./db/demo-seed.js";
 import { openDatabase, type Database } from "./db/orm.js";
@@ -45,8 +44,6 @@ import { stepUpDependencies, tokenLimiter, type Runtime } from "./runtime.js";
 
 /** Largest GraphQL request body accepted over HTTP. */
 const GRAPHQL_BODY_LIMIT = "512kb";
-/** Generated master key file of the embedded default. */
-export const MASTER_KEY_FILE = "master.key";
 
 export interface ServiceOptions {
   /** Defaults to JSON logs on stdout at the configured level. */
@@ -70,18 +67,13 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
-/** The master key: `MASTER_KEY`, or a key file generated under the data directory (never in production). */
-export function masterKey(config: Config): Buffer {
-  return config.masterKey ? Buffer.from(config.masterKey, "base64") : loadOrCreateKeyFile(config.dataDir, MASTER_KEY_FILE);
-}
-
 
 /** Opens the database, applies migrations, seeds when asked, and serves on the configured port. */
 export async function startService(config: Config, options: ServiceOptions = {}): Promise<RunningService> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const metrics = new Metrics();
   const clock = options.clock ?? systemClock;
-  const keys = deriveKeys(masterKey(config));
+  const keys = deriveKeys(loadMasterKey(config));
   const runtime: Runtime = {
     config,
     logger,

@@ -133,7 +133,7 @@ describe("API access, end to end through the HTTP server", () => {
     const second = await regenerate();
     const old = await requestToken(server.url, first.apiKey, first.apiSecret);
     expect(old.status).toBe(400);
-    expect(old.body.errors[0].detail).toBe(NO_ACTIVE_ACCOUNT);
+    expect(old.body.errors[0]!.detail).toBe(NO_ACTIVE_ACCOUNT);
     const withOldToken = await execute(server.url, WalletsDocument, {}, { token: firstToken });
     expect(withOldToken.status).toBe(401);
     expect(codes(withOldToken)).toEqual(["UNAUTHENTICATED"]);
@@ -150,7 +150,7 @@ describe("API access, end to end through the HTTP server", () => {
     expect(codes(refused)).toEqual(["UNAUTHENTICATED"]);
     const denied = await requestToken(server.url, first.apiKey, first.apiSecret);
     expect(denied.status).toBe(400);
-    expect(denied.body.errors[0].detail).toBe(NO_ACTIVE_ACCOUNT);
+    expect(denied.body.errors[0]!.detail).toBe(NO_ACTIVE_ACCOUNT);
     await setActive(true);
     expect((await execute(server.url, WalletsDocument, {}, { token })).data!.wallets.edges).toHaveLength(3);
   });
@@ -268,7 +268,7 @@ describe("POST /token refusals", () => {
       const throttled = await requestToken(limited.url, credentials.apiKey, credentials.apiSecret);
       expect(throttled.status).toBe(429);
       expect(Number(throttled.headers.get("retry-after"))).toBeGreaterThan(0);
-      expect(throttled.body.errors[0].detail).toBe("Request was throttled");
+      expect(throttled.body.errors[0]!.detail).toBe("Request was throttled");
       limited.clock.advance(60_000);
       expect((await requestToken(limited.url, credentials.apiKey, credentials.apiSecret)).status).toBe(200);
     } finally {

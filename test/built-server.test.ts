@@ -38,11 +38,13 @@ function waitForPort(timeoutMs = 20_000): Promise<number> {
   });
 }
 
-async function tokenFor(email: string): Promise<string> {
-  const { stdout: out } = await promisify(execFile)(process.execPath, [cli, "token", email], { env });
-  const lines = out.trim().split("\n");
-  return lines.at(-1)!;
+/** Runs a CLI command against the same data directory and returns its last line of output. */
+async function cliLastLine(...args: string[]): Promise<string> {
+  const { stdout: out } = await promisify(execFile)(process.execPath, [cli, ...args], { env });
+  return out.trim().split("\n").at(-1)!;
 }
+
+const tokenFor = (email: string) => cliLastLine("token", email);
 
 beforeAll(async () => {
   expect(fs.existsSync(entry), "run `npm run build` first (npm test does)").toBe(true);
@@ -82,6 +84,25 @@ describe("the built server (node dist/src/main.js)", () => {
     expect(owner.data!.wallets.edges.map((edge) => edge.node.currency.alpha)).toEqual(["ETH", "BTC", "USDT-ETH"]);
     const viewer = await execute(url, WalletsDocument, {}, { token: await tokenFor("viewer@example.com") });
     expect(viewer.data!.wallets.edges.map((edge) => edge.node.currency.alpha)).toEqual(["ETH"]);
+  });
+
+  it("confirms a secret regeneration with the printed password and the CLI's one-time code", async () => {
+    const password = /Password: {6}(\S+)/.exec(stdout)![1]!;
+    const otp = await cliLastLine("otp", "owner@example.com");
+    expect(otp).toMatch(/^\d{6}$/);
+    const result = await execute(
+      url,
+      "mutation($input: RegenerateCallbackSecretInput!) { regenerateCallbackSecret(input: $input) { callbackSecret } }",
+      { input: { confirmation: { password, otp } } },
+      { token: await tokenFor("owner@example.com") },
+    );
+    expect(result.errors).toBeUndefined();
+    expect((result.data as { regenerateCallbackSecret: { callbackSecret: string } }).regenerateCallbackSecret.callbackSecret).toMatch(
+      /^acs_whsec_/,
+    );
+    expect(stdout).not.toContain(
+      (result.data as { regenerateCallbackSecret: { callbackSecret: string } }).regenerateCallbackSecret.callbackSecret,
+    );
   });
 
   it("shuts down cleanly on SIGTERM", async () => {

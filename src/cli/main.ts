@@ -1,50 +1,84 @@
 import "reflect-metadata";
+import { setTimeout as sleep } from "node:timers/promises";
 import { User } from "../access/user.entity.js";
 import { createTokenService } from "../auth/tokens.js";
-import { ConfigError, loadConfig } from "../config.js";
-import { openDatabase } from "../db/orm.js";
+import { ConfigError, loadConfig, type Config } from "../config.js";
+import { ConfirmationState } from "../confirmation/confirmation-state.entity.js";
+import { TOTP_PARAMETERS, openTotpSecret, totpCodeAt } from "../confirmation/totp.js";
+import { deriveKeys, loadMasterKey } from "../credentials/keys.js";
+import { openDatabase, type Database } from "../db/orm.js";
 
 /** Lifetime of development tokens printed by `token`. */
 const DEV_TOKEN_LIFETIME_SECONDS = 12 * 60 * 60;
 
 const USAGE = `Usage: npm run cli -- <command>
 
-Commands:
+Commands (development set-up only: the generated signing key, no JWT_SECRET or JWT_JWKS_URL):
   token <email> [--account <account id>]
-      Prints a bearer token for that user, alone on the last line (development signing key only).`;
+      Prints a bearer token for that user, alone on the last line.
+  otp <email> [--account <account id>]
+      Prints the user's current one-time code, alone on the last line; waits for the next 30-second step when
+      the current one was already used for a confirmation.`;
 
 function fail(message: string): never {
   console.error(message);
   process.exit(1);
 }
 
-async function token(args: string[]): Promise<void> {
+/** Runs `action` with the development config, the open database and the user the arguments name. */
+async function withDevelopmentUser(
+  args: string[],
+  action: (context: { config: Config; db: Database; user: User }) => Promise<void>,
+): Promise<void> {
   const email = args[0];
-  if (!email) fail(USAGE);
+  if (!email || email.startsWith("--")) fail(USAGE);
   const accountFlag = args.indexOf("--account");
   const accountId = accountFlag >= 0 ? args[accountFlag + 1] : undefined;
   const config = loadConfig();
-  const tokens = createTokenService(config);
-  if (tokens.source !== "development-key") {
-    fail("token only works with the development signing key: unset JWT_SECRET and JWT_JWKS_URL, or ask your identity provider");
+  if (createTokenService(config).source !== "development-key") {
+    fail("This command only works with the development signing key: unset JWT_SECRET and JWT_JWKS_URL");
   }
   const db = await openDatabase(config);
   try {
-    const users = await db.orm.em.fork().find(User, {
-      email: email.toLowerCase(),
-      ...(accountId ? { account: accountId } : {}),
-    });
+    const users = await db.orm.em.fork().find(
+      User,
+      { email: email.toLowerCase(), ...(accountId ? { account: accountId } : {}) },
+      { populate: ["totpSecretEncrypted"] },
+    );
     if (users.length === 0) fail(`No user ${email}${accountId ? ` in account ${accountId}` : ""} (has the service started once?)`);
     if (users.length > 1) fail(`${email} is a user of several accounts: add --account <account id>`);
-    console.log(await tokens.sign(users[0]!.id, DEV_TOKEN_LIFETIME_SECONDS));
+    await action({ config, db, user: users[0]! });
   } finally {
     await db.close();
   }
 }
 
+async function token(args: string[]): Promise<void> {
+  await withDevelopmentUser(args, async ({ config, user }) => {
+    console.log(await createTokenService(config).sign(user.id, DEV_TOKEN_LIFETIME_SECONDS));
+  });
+}
+
+async function otp(args: string[]): Promise<void> {
+  await withDevelopmentUser(args, async ({ config, db, user }) => {
+    if (!user.totpSecretEncrypted) fail(`${user.email} has no TOTP secret`);
+    const secret = openTotpSecret(deriveKeys(loadMasterKey(config)).box, user.id, user.totpSecretEncrypted);
+    const state = await db.orm.em.fork().findOne(ConfirmationState, { user: user.id });
+    const stepMs = TOTP_PARAMETERS.period * 1000;
+    const firstFreshStep = (state?.lastTotpStep ?? -1) + 1;
+    const wait = firstFreshStep * stepMs - Date.now();
+    if (wait > 0) {
+      console.error(`The current code was already used; waiting ${Math.ceil(wait / 1000)} s for the next one...`);
+      await sleep(wait + 50);
+    }
+    console.log(totpCodeAt(secret, Date.now()));
+  });
+}
+
 const [command, ...rest] = process.argv.slice(2);
 try {
   if (command === "token") await token(rest);
+  else if (command === "otp") await otp(rest);
   else fail(USAGE);
 } catch (error) {
   fail(error instanceof ConfigError ? error.message : `cli failed: ${error instanceof Error ? error.message : String(error)}`);

@@ -1,5 +1,15 @@
 import { createHmac, hkdfSync, timingSafeEqual } from "node:crypto";
+import type { Config } from "../config.js";
+import { loadOrCreateKeyFile } from "./key-file.js";
 import { SecretBox } from "./secret-box.js";
+
+/** Generated master key file of the embedded default. */
+export const MASTER_KEY_FILE = "master.key";
+
+/** The master key: `MASTER_KEY`, or a key file generated under the data directory (never in production). */
+export function loadMasterKey(config: Pick<Config, "masterKey" | "dataDir">): Buffer {
+  return config.masterKey ? Buffer.from(config.masterKey, "base64") : loadOrCreateKeyFile(config.dataDir, MASTER_KEY_FILE);
+}
 
 function derive(master: Buffer, purpose: string): Buffer {
   return Buffer.from(hkdfSync("sha256", master, Buffer.alloc(0), `access-subgraph/${purpose}`, 32));

@@ -1,10 +1,16 @@
+/** The JSON:API body of a `/token` answer: `data` on success, `errors` otherwise. */
+export interface TokenResponseBody {
+  data: { type: string; attributes: { access: string; expires_in: number; token_type: string } };
+  errors: { status: string; title: string; detail: string }[];
+}
+
 /** Calls `POST /token` the way an integration does (JSON:API). */
 export async function requestToken(
   url: string,
   clientId: unknown,
   clientSecret: unknown,
   headers: Record<string, string> = {},
-): Promise<{ status: number; headers: Headers; body: any }> {
+): Promise<{ status: number; headers: Headers; body: TokenResponseBody }> {
   const response = await fetch(`${url}/token`, {
     method: "POST",
     headers: { "content-type": "application/vnd.api+json", ...headers },

@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Account } from "../src/access/account.entity.js";
+import { WalletStatus, WalletType } from "../src/wallets/wallet-enums.js";
+import { Wallet } from "../src/wallets/wallet.entity.js";
 import {
   ApiAccessDocument,
   MeDocument,
@@ -300,5 +303,69 @@ describe("security mutations one at a time", () => {
       body: JSON.stringify([{ query: "{ me { isOwner } }" }, { query: "{ me { isOwner } }" }]),
     });
     expect(response.status).toBe(400);
+  });
+});
+
+describe("behind a trusted proxy", () => {
+  it("judges the API user by the forwarded client address only when the socket is a trusted proxy", async () => {
+    const proxied = await startTestServer({ TRUSTED_PROXIES: "127.0.0.1/32, ::1" });
+    try {
+      const ownerToken = await proxied.token("owner@example.com");
+      const confirmed = <T>(document: T, input: Record<string, unknown>) =>
+        execute(proxied.url, document as never, { input: { ...input, confirmation: proxied.confirmation() } } as never, {
+          token: ownerToken,
+        });
+      await confirmed(SetApiUserActiveDocument, { active: true });
+      await confirmed(SetApiIpWhitelistDocument, { entries: ["203.0.113.0/24"] });
+      const { apiKey, apiSecret } = ((await confirmed(RegenerateApiCredentialsDocument, {})).data as {
+        regenerateApiCredentials: { apiKey: string; apiSecret: string };
+      }).regenerateApiCredentials;
+
+      const allowed = await requestToken(proxied.url, apiKey, apiSecret, { "x-forwarded-for": "198.51.100.9, 203.0.113.5" });
+      expect(allowed.status).toBe(200);
+      const token = allowed.body.data.attributes.access;
+      const inside = await execute(proxied.url, WalletsDocument, {}, { token, headers: { "x-forwarded-for": "203.0.113.5" } });
+      expect(inside.data!.wallets.edges).toHaveLength(3);
+
+      expect((await requestToken(proxied.url, apiKey, apiSecret, { "x-forwarded-for": "198.51.100.9" })).status).toBe(403);
+      expect((await requestToken(proxied.url, apiKey, apiSecret)).status).toBe(403);
+      const outside = await execute(proxied.url, WalletsDocument, {}, { token, headers: { "x-forwarded-for": "198.51.100.9" } });
+      expect(codes(outside)).toEqual(["FORBIDDEN"]);
+    } finally {
+      await proxied.close();
+    }
+  });
+});
+
+describe("wallets added later", () => {
+  it("are the API user's too, with no grant step", async () => {
+    const later = await startTestServer();
+    try {
+      const ownerToken = await later.token("owner@example.com");
+      await execute(later.url, SetApiUserActiveDocument, { input: { active: true, confirmation: later.confirmation() } }, { token: ownerToken });
+      const { apiKey, apiSecret } = (
+        await execute(later.url, RegenerateApiCredentialsDocument, { input: { confirmation: later.confirmation() } }, { token: ownerToken })
+      ).data!.regenerateApiCredentials;
+      const token = (await requestToken(later.url, apiKey, apiSecret)).body.data.attributes.access;
+
+      const em = later.em();
+      const account = await em.findOneOrFail(Account, { name: "Demo Merchant" });
+      em.create(Wallet, {
+        id: "10004",
+        account,
+        label: "TRX",
+        status: WalletStatus.ACTIVE,
+        type: WalletType.MERCHANT,
+        currency: { iso: 1030, alpha: "TRX", name: "Tron", exp: 6 },
+      });
+      await em.flush();
+
+      const me = await execute(later.url, MeDocument, {}, { token });
+      expect(me.data!.me.grants.map((grant) => [grant.wallet.id, grant.role])).toContainEqual(["10004", "ADMIN"]);
+      const wallet = await execute(later.url, WalletsDocument, { filter: { currencies: ["TRX"] } }, { token });
+      expect(wallet.data!.wallets.edges.map((edge) => edge.node.id)).toEqual(["10004"]);
+    } finally {
+      await later.close();
+    }
   });
 });

@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 /** The merchant's legal entity: every user and wallet belongs to exactly one account. */
 @Entity({ tableName: "account" })
 export class Account {
-  [OptionalProps]?: "createdAt";
+  [OptionalProps]?: "createdAt" | "accessVersion";
 
   @PrimaryKey({ type: "string", length: 36 })
   id: string = randomUUID();
@@ -14,4 +14,11 @@ export class Account {
 
   @Property({ type: "datetime" })
   createdAt: Date = new Date();
+
+  /**
+   * Grows with every change of who may see what in this account (grants, API user state, API key, whitelist),
+   * so that every instance can tell cheaply when open subscriptions must be checked again.
+   */
+  @Property({ type: "integer", default: 0 })
+  accessVersion: number = 0;
 }

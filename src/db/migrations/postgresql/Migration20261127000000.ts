@@ -4,7 +4,7 @@ import { Migration } from "@mikro-orm/migrations";
 export class Migration20261127000000 extends Migration {
   override async up(): Promise<void> {
     this.addSql(
-      `create table "account" ("id" varchar(36) not null, "name" varchar(200) not null, "created_at" timestamptz not null, constraint "account_pkey" primary key ("id"));`,
+      `create table "account" ("id" varchar(36) not null, "name" varchar(200) not null, "created_at" timestamptz not null, "access_version" int not null default 0, constraint "account_pkey" primary key ("id"));`,
     );
     this.addSql(
       `create table "app_user" ("id" varchar(36) not null, "account_id" varchar(36) not null, "email" varchar(254) not null, "kind" text check ("kind" in ('HUMAN', 'API')) not null default 'HUMAN', "is_owner" boolean not null default false, "password_hash" text null, "totp_secret_encrypted" text null, "created_at" timestamptz not null, constraint "app_user_pkey" primary key ("id"));`,

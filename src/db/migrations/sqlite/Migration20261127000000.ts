@@ -4,7 +4,7 @@ import { Migration } from "@mikro-orm/migrations";
 export class Migration20261127000000 extends Migration {
   override async up(): Promise<void> {
     this.addSql(
-      "create table `account` (`id` text not null, `name` text not null, `created_at` datetime not null, primary key (`id`));",
+      "create table `account` (`id` text not null, `name` text not null, `created_at` datetime not null, `access_version` integer not null default 0, primary key (`id`));",
     );
     this.addSql(
       "create table `app_user` (`id` text not null, `account_id` text not null, `email` text not null, `kind` text check (`kind` in ('HUMAN', 'API')) not null default 'HUMAN', `is_owner` integer not null default false, `password_hash` text null, `totp_secret_encrypted` text null, `created_at` datetime not null, constraint `app_user_account_id_foreign` foreign key(`account_id`) references `account`(`id`) on delete cascade on update cascade, primary key (`id`));",

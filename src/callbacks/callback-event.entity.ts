@@ -1,0 +1,105 @@
+import { Entity, Enum, Index, ManyToOne, OptionalProps, PrimaryKey, Property, Unique, type Rel } from "@mikro-orm/core";
+import { Account } from "../access/account.entity.js";
+import { Wallet } from "../wallets/wallet.entity.js";
+
+/** Deposit or payout callback. */
+export enum CallbackEventKind {
+  DEPOSIT = "DEPOSIT",
+  PAYOUT = "PAYOUT",
+}
+
+/** The platform's transfer status codes. */
+export enum TransferStatus {
+  CANCELED = -3,
+  BLOCKED = -2,
+  FAILED = -1,
+  CREATED = 0,
+  UNCONFIRMED = 1,
+  CONFIRMED = 2,
+}
+
+/**
+ * A verified callback, stored once. `sequence` numbers an account's events in commit order (see
+ * `event-store.ts`), which is what cursors and resumption rely on. Two unique keys make a delivery idempotent:
+ * `signedKey` covers the signed fields (a replay with altered unsigned fields is the same event), `transferKey`
+ * the transfer and its status (a resend with a new `meta.time` is the same event).
+ */
+@Entity({ tableName: "callback_event" })
+@Unique({ name: "callback_event_account_sequence_unique", properties: ["account", "sequence"] })
+@Unique({ name: "callback_event_signed_key_unique", properties: ["signedKey"] })
+@Unique({ name: "callback_event_transfer_key_unique", properties: ["transferKey"] })
+@Index({ name: "callback_event_wallet_index", properties: ["wallet"] })
+export class CallbackEvent {
+  [OptionalProps]?: "receivedAt" | "commission" | "fee" | "currency" | "txid";
+
+  @PrimaryKey({ type: "string", length: 36 })
+  id!: string;
+
+  @ManyToOne(() => Account, { deleteRule: "cascade", index: false })
+  account!: Rel<Account>;
+
+  @Property({ type: "integer" })
+  sequence!: number;
+
+  @ManyToOne(() => Wallet, { deleteRule: "cascade", index: false })
+  wallet!: Rel<Wallet>;
+
+  @Enum({ items: () => CallbackEventKind, type: "string", length: 16 })
+  kind!: CallbackEventKind;
+
+  @Property({ type: "string", length: 64 })
+  operationId!: string;
+
+  @Property({ type: "string", length: 255 })
+  trackingId!: string;
+
+  @Property({ type: "string", length: 64 })
+  transferId!: string;
+
+  @Property({ type: "smallint" })
+  transferStatus!: TransferStatus;
+
+  @Property({ type: "string", length: 80 })
+  amount!: string;
+
+  @Property({ type: "string", length: 80, nullable: true })
+  commission: string | null = null;
+
+  @Property({ type: "string", length: 80, nullable: true })
+  fee: string | null = null;
+
+  @Property({ type: "string", length: 32, nullable: true })
+  currency: string | null = null;
+
+  @Property({ type: "string", length: 255, nullable: true })
+  txid: string | null = null;
+
+  /** `meta.time` exactly as signed. */
+  @Property({ type: "string", length: 64 })
+  signedAt!: string;
+
+  @Property({ type: "datetime" })
+  receivedAt: Date = new Date();
+
+  /** SHA-256 over account and the signed fields: status, amount, tracking id and time. */
+  @Property({ type: "string", length: 64 })
+  signedKey!: string;
+
+  /** SHA-256 over account, kind, transfer id and status. */
+  @Property({ type: "string", length: 64 })
+  transferKey!: string;
+
+  /** The body as received, kept for audit. */
+  @Property({ type: "text", lazy: true })
+  payload!: string;
+}
+
+/** The last sequence number given to an account's events; its row lock orders concurrent commits. */
+@Entity({ tableName: "event_sequence" })
+export class EventSequence {
+  @PrimaryKey({ type: "string", length: 36 })
+  accountId!: string;
+
+  @Property({ type: "integer" })
+  value!: number;
+}

@@ -4,6 +4,7 @@ import { isUserId, requireEmail, requireUserId, requireWalletId } from "../input
 import { Wallet } from "../wallets/wallet.entity.js";
 import { visibleWallets } from "../wallets/wallet.service.js";
 import { Account } from "./account.entity.js";
+import { bumpAccessVersion } from "./access-version.js";
 import { UserKind, WalletRole } from "./roles.js";
 import { User } from "./user.entity.js";
 import type { Viewer } from "./viewer.js";
@@ -169,6 +170,7 @@ export async function grantWalletAccess(
     tx.create(WalletAccess, { user, wallet, role });
     try {
       await tx.flush();
+      await bumpAccessVersion(tx, viewer.accountId);
     } catch (error) {
       if (error instanceof UniqueConstraintViolationException) {
         throw badInput(`${user.email} already has access to wallet ${wallet.id}`, "walletId");
@@ -198,7 +200,10 @@ export async function changeWalletRole(
   const access = await em.findOne(WalletAccess, { user: user.id, wallet: wallet.id });
   if (!access) throw notFound(`${user.email} has no access to wallet ${wallet.id}; use grantWalletAccess`);
   access.role = input.role;
-  await em.flush();
+  await em.transactional(async (tx) => {
+    await tx.flush();
+    await bumpAccessVersion(tx, viewer.accountId);
+  });
   return { entry: await entryOf(em, viewer, user), grant: { wallet, role: input.role } };
 }
 
@@ -218,6 +223,10 @@ export async function revokeWalletAccess(
   const user = await manageableUser(em, viewer, input.userId);
   const access = await em.findOne(WalletAccess, { user: user.id, wallet: wallet.id });
   if (!access) throw notFound(`${user.email} has no access to wallet ${wallet.id}`);
-  await em.remove(access).flush();
+  await em.transactional(async (tx) => {
+    tx.remove(access);
+    await tx.flush();
+    await bumpAccessVersion(tx, viewer.accountId);
+  });
   return { entry: await entryOf(em, viewer, user), wallet };
 }

@@ -7,7 +7,10 @@ import { DomainError, forbidden, unauthenticated } from "../domain-error.js";
 import { isAllowed } from "../network/ip-whitelist.js";
 import { bearerToken, type TokenService } from "./tokens.js";
 
-export type Authentication = { viewer: Viewer; error: null } | { viewer: null; error: DomainError };
+export type Authentication =
+  /** `expiresAt`: when the token stops being valid, epoch ms (null when it does not say). */
+  | { viewer: Viewer; error: null; expiresAt: number | null }
+  | { viewer: null; error: DomainError };
 
 export interface AuthenticationKeys {
   tokens: TokenService;
@@ -24,7 +27,7 @@ async function authenticateApiUser(
   em: EntityManager,
   token: string,
   clientAddress: string,
-): Promise<Viewer> {
+): Promise<{ viewer: Viewer; expiresAt: number | null }> {
   const claims = await keys.apiTokens.verify(token);
   const viewer = await loadViewer(em, claims.sub);
   if (!viewer || viewer.kind !== UserKind.API) throw unauthenticated("The access token names no API user");
@@ -35,7 +38,7 @@ async function authenticateApiUser(
   if (!isAllowed(access.ipWhitelist, clientAddress)) {
     throw forbidden(`API access from ${clientAddress} is not allowed by the account's IP whitelist`);
   }
-  return viewer;
+  return { viewer, expiresAt: claims.exp * 1000 };
 }
 
 /**
@@ -52,7 +55,7 @@ export async function authenticate(
   if (token === null) return { viewer: null, error: unauthenticated() };
   try {
     if (ApiTokenService.isApiToken(token)) {
-      return { viewer: await authenticateApiUser(keys, em, token, clientAddress), error: null };
+      return { ...(await authenticateApiUser(keys, em, token, clientAddress)), error: null };
     }
     const claims = await keys.tokens.verify(token);
     const viewer = await loadViewer(em, claims.sub);
@@ -60,7 +63,7 @@ export async function authenticate(
     if (viewer.kind === UserKind.API) {
       return { viewer: null, error: unauthenticated("The API user signs in with an access token from /token") };
     }
-    return { viewer, error: null };
+    return { viewer, error: null, expiresAt: typeof claims.exp === "number" ? claims.exp * 1000 : null };
   } catch (error) {
     if (error instanceof DomainError) return { viewer: null, error };
     throw error;

@@ -1,5 +1,6 @@
 import type { EntityManager } from "@mikro-orm/core";
 import { Account } from "../access/account.entity.js";
+import { bumpAccessVersion } from "../access/access-version.js";
 import { UserKind } from "../access/roles.js";
 import { User } from "../access/user.entity.js";
 import type { Viewer } from "../access/viewer.js";
@@ -75,6 +76,8 @@ export function setApiUserActive(
         }
         current.active = input.active;
         current.updatedAt = new Date();
+        await tx.flush();
+        await bumpAccessVersion(tx, context.viewer.accountId);
         return current;
       });
       return { result: statusOf(access), detail: input.active ? "API user activated" : "API user deactivated" };
@@ -97,6 +100,8 @@ export function setApiIpWhitelist(
         const current = await accessForChange(tx, context.viewer.accountId);
         current.ipWhitelist = entries;
         current.updatedAt = new Date();
+        await tx.flush();
+        await bumpAccessVersion(tx, context.viewer.accountId);
         return current;
       });
       return { result: statusOf(access), detail: `${entries.length} entries: ${entries.join(", ")}` };
@@ -130,6 +135,8 @@ export function regenerateApiCredentials(
         current.keyCreatedAt = new Date();
         current.keyLastUsedAt = null;
         current.updatedAt = new Date();
+        await tx.flush();
+        await bumpAccessVersion(tx, context.viewer.accountId);
         return current;
       });
       return { result: { apiKey, apiSecret, status: statusOf(access) }, detail: `new API key ${apiKey}` };

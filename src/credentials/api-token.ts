@@ -10,6 +10,8 @@ export interface ApiTokenClaims {
   sub: string;
   /** The API key the token was issued for; the token dies when that key is regenerated. */
   key: string;
+  /** Expiry, epoch seconds. */
+  exp: number;
 }
 
 /** Issues and verifies the short-lived access tokens of the API user (HS256 under a key derived here). */
@@ -48,8 +50,10 @@ export class ApiTokenService {
         audience: this.audience,
         algorithms: ["HS256"],
       });
-      if (typeof payload.sub !== "string" || typeof payload.key !== "string") throw new Error("claims");
-      return { sub: payload.sub, key: payload.key };
+      if (typeof payload.sub !== "string" || typeof payload.key !== "string" || typeof payload.exp !== "number") {
+        throw new Error("claims");
+      }
+      return { sub: payload.sub, key: payload.key, exp: payload.exp };
     } catch {
       throw unauthenticated("Invalid or expired API access token");
     }

@@ -7,18 +7,16 @@ import { maxAliasesRule } from "@escape.tech/graphql-armor-max-aliases";
 import { maxDepthRule } from "@escape.tech/graphql-armor-max-depth";
 import express, { type ErrorRequestHandler, type Request } from "express";
 import {
-  specifiedRules,
-  validate,
   GraphQLError,
-  type GraphQLFormattedError,
   type ValidationContext,
   type ValidationRule,
 } from "graphql";
-import { useServer } from "graphql-ws/use/ws";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer } from "ws";
 import { authenticate } from "./auth/authenticate.js";
+import { callbackRouter } from "./callbacks/callback-route.js";
+import { EventFeed } from "./callbacks/event-feed.js";
 import { createTokenService, type TokenService } from "./auth/tokens.js";
 import type { Config } from "./config.js";
 import { systemClock, type Clock } from "./clock.js";
@@ -37,6 +35,8 @@ import {
   singleSensitiveFieldPlugin,
 } from "./graphql/plugins.js";
 import { buildFederatedSchema } from "./graphql/schema.js";
+import { SocketGuard } from "./graphql/socket-guard.js";
+import { serveWebSockets } from "./graphql/websocket.js";
 import { createLogger, type Logger } from "./logger.js";
 import { Metrics } from "./metrics.js";
 import { ClientAddressResolver } from "./network/client-address.js";
@@ -74,6 +74,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const metrics = new Metrics();
   const clock = options.clock ?? systemClock;
   const keys = deriveKeys(loadMasterKey(config));
+  const db = await openDatabase(config);
   const runtime: Runtime = {
     config,
     logger,
@@ -85,8 +86,11 @@ export async function startService(config: Config, options: ServiceOptions = {})
     addresses: new ClientAddressResolver(config.trustedProxies),
     stepUp: stepUpDependencies(config, keys.box, clock),
     tokenLimiter: tokenLimiter(clock),
+    feed: new EventFeed(() => db.orm.em.fork(), logger, {
+      databaseUrl: config.databaseUrl,
+      pollMs: config.subscriptions.pollMs,
+    }),
   };
-  const db = await openDatabase(config);
   try {
     db.onStatement(() => metrics.dbStatements.inc());
     const applied = await db.migrate();
@@ -102,8 +106,10 @@ export async function startService(config: Config, options: ServiceOptions = {})
         options.onDemoSeeded?.(seeded);
       }
     }
+    await runtime.feed.start();
     return await serve(runtime, { metrics, db });
   } catch (error) {
+    await runtime.feed.close();
     await db.close();
     throw error;
   }
@@ -128,44 +134,18 @@ async function serve(runtime: Runtime, deps: { metrics: Metrics; db: Database })
   app.set("trust proxy", false);
   const httpServer = http.createServer(app);
 
-  const wss = new WebSocketServer({ server: httpServer, path: "/graphql" });
-  const wsServer = useServer<Record<string, unknown>, { viewer?: GraphQLContext["viewer"]; address?: string }>(
-    {
-      schema,
-      validate: (s, document) =>
-        validate(s, document, [...specifiedRules, ...limits]).map(
-          (error) =>
-            new GraphQLError(error.message, {
-              nodes: error.nodes,
-              extensions: { code: "GRAPHQL_VALIDATION_FAILED" },
-            }),
-        ),
-      onConnect: async (ctx) => {
-        const params = ctx.connectionParams ?? {};
-        const header =
-          typeof params.token === "string"
-            ? `Bearer ${params.token}`
-            : typeof params.Authorization === "string"
-              ? params.Authorization
-              : (ctx.extra as { request: http.IncomingMessage }).request.headers.authorization;
-        const address = clientAddressOf((ctx.extra as { request: http.IncomingMessage }).request);
-        const result = await authenticate(runtime, db.orm.em.fork(), header, address);
-        if (!result.viewer) return false;
-        Object.assign(ctx.extra, { viewer: result.viewer, address });
-        return true;
-      },
-      context: (ctx) => {
-        const extra = ctx.extra as { viewer: GraphQLContext["viewer"]; address: string };
-        return createContext(db.orm.em.fork(), runtime, { viewer: extra.viewer, error: null }, extra.address) as unknown as Record<
-          string,
-          unknown
-        >;
-      },
-      onError: (_ctx, _id, _payload, errors) =>
-        errors.map((error) => formatError(error.toJSON() as GraphQLFormattedError, error)) as never,
-    },
-    wss,
-  );
+  const guard = new SocketGuard(runtime, () => db.orm.em.fork(), logger);
+  guard.start(config.subscriptions.accessCheckMs);
+  const wsServer = serveWebSockets({
+    wss: new WebSocketServer({ server: httpServer, path: "/graphql" }),
+    schema,
+    runtime,
+    em: () => db.orm.em.fork(),
+    limits,
+    formatError,
+    guard,
+    clientAddressOf,
+  });
 
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
@@ -198,7 +178,7 @@ async function serve(runtime: Runtime, deps: { metrics: Metrics; db: Database })
 
   app.use((req, res, next) => {
     res.on("finish", () => {
-      const route = ["/graphql", "/healthz", "/readyz", "/metrics", "/token"].includes(req.path.replace(/\/$/, ""))
+      const route = ["/graphql", "/healthz", "/readyz", "/metrics", "/token", "/callbacks"].includes(req.path.replace(/\/$/, ""))
         ? req.path.replace(/\/$/, "")
         : "other";
       metrics.httpRequests.inc({ route, status: String(res.statusCode) });
@@ -216,6 +196,20 @@ async function serve(runtime: Runtime, deps: { metrics: Metrics; db: Database })
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   app.use(tokenRouter(runtime, () => db.orm.em.fork()));
+  app.use(
+    callbackRouter(
+      {
+        em: () => db.orm.em.fork(),
+        box: runtime.box,
+        clock: runtime.clock,
+        feed: runtime.feed,
+        logger,
+        derivation: config.callbacks.keyDerivation,
+      },
+      metrics.callbacks,
+      logger,
+    ),
+  );
   app.use(
     "/graphql",
     express.json({ limit: GRAPHQL_BODY_LIMIT }),
@@ -258,6 +252,8 @@ async function serve(runtime: Runtime, deps: { metrics: Metrics; db: Database })
     logger,
     close() {
       closing ??= (async () => {
+        guard.stop();
+        await runtime.feed.close();
         await apollo.stop();
         await db.close();
       })();

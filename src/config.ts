@@ -50,6 +50,18 @@ export interface Config {
     /** How long confirmations stay locked after 10 failures. @default 1800 */
     lockSeconds: number;
   };
+  callbacks: {
+    /** How the HMAC key comes from the callback secret (see `callbacks/callback-signature.ts`). @default "raw" */
+    keyDerivation: "raw" | "sha256";
+  };
+  subscriptions: {
+    /** A consumer that takes longer than this to accept one event is closed with 4008. @default 10000 */
+    sendTimeoutMs: number;
+    /** How often open sockets are checked against access changes and token expiry. @default 1000 */
+    accessCheckMs: number;
+    /** How often committed event heads are polled, in case a notification was lost. @default 1000 */
+    pollMs: number;
+  };
   graphql: {
     /** Deepest selection accepted (introspection excluded). @default 12 */
     maxDepth: number;
@@ -116,6 +128,10 @@ export function loadConfig(env: Env = process.env): Config {
   const seedDemo = flag(env, "SEED_DEMO", !production && databaseUrl === undefined);
   if (production && seedDemo) throw new ConfigError("SEED_DEMO cannot be used with NODE_ENV=production");
 
+  const keyDerivation = optional(env, "CALLBACK_KEY_DERIVATION") ?? "raw";
+  if (keyDerivation !== "raw" && keyDerivation !== "sha256") {
+    throw new ConfigError(`CALLBACK_KEY_DERIVATION must be raw or sha256, got "${keyDerivation}"`);
+  }
   const trustedProxies = (optional(env, "TRUSTED_PROXIES") ?? "")
     .split(",")
     .map((entry) => entry.trim())
@@ -139,6 +155,12 @@ export function loadConfig(env: Env = process.env): Config {
     demoPassword: optional(env, "DEMO_PASSWORD"),
     demoTotpSecret: optional(env, "DEMO_TOTP_SECRET"),
     trustedProxies,
+    callbacks: { keyDerivation },
+    subscriptions: {
+      sendTimeoutMs: integer(env, "SUBSCRIPTION_SEND_TIMEOUT_MS", 10_000, 100, 600_000),
+      accessCheckMs: integer(env, "SUBSCRIPTION_ACCESS_CHECK_MS", 1000, 100, 4000),
+      pollMs: integer(env, "EVENT_POLL_MS", 1000, 50, 60_000),
+    },
     apiTokenLifetimeSeconds: integer(env, "API_TOKEN_LIFETIME_SECONDS", 300, 10, 86_400),
     confirmation: {
       backoffMs: integer(env, "CONFIRMATION_BACKOFF_MS", 1000, 0, 3_600_000),

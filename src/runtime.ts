@@ -1,4 +1,5 @@
 import type { TokenService } from "./auth/tokens.js";
+import type { EventFeed } from "./callbacks/event-feed.js";
 import type { Clock } from "./clock.js";
 import type { Config } from "./config.js";
 import { DEFAULT_STEP_UP_POLICY, type StepUpDependencies } from "./confirmation/step-up.js";
@@ -22,6 +23,8 @@ export interface Runtime {
   stepUp: StepUpDependencies;
   /** Failed or unauthenticated calls of `/token` per client address: 15 a minute, as on the platform. */
   tokenLimiter: FailureRateLimiter;
+  /** "There are new callback events" across instances. */
+  feed: EventFeed;
 }
 
 export function stepUpDependencies(config: Config, box: SecretBox, clock: Clock): StepUpDependencies {

@@ -1,13 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HeartbeatDocument } from "./generated/graphql.js";
+import { OnCallbackEventDocument, type OnCallbackEventSubscription } from "./generated/graphql.js";
+import { depositCallback, headCursor, postCallback, regenerateCallbackSecret } from "./support/callbacks.js";
 import { subscribe, wsClient } from "./support/ws-client.js";
 import { startTestServer, type TestServer } from "./support/test-server.js";
 
 let server: TestServer;
+let secret: string;
 const clients: { dispose(): void | Promise<void> }[] = [];
 
 beforeAll(async () => {
   server = await startTestServer();
+  secret = await regenerateCallbackSecret(server);
 });
 afterAll(async () => {
   for (const client of clients) await client.dispose();
@@ -27,12 +30,15 @@ describe("graphql-ws on /graphql", () => {
     ["the upgrade request's header", async () => ({ headers: { authorization: `Bearer ${await server.token("viewer@example.com")}` } })],
   ])("accepts a token from %s", async (_name, auth) => {
     const { params, headers } = (await auth()) as { params?: Record<string, unknown>; headers?: Record<string, string> };
-    const subscription = subscribe<{ heartbeat: string }>(client(server.url, params, { headers }), HeartbeatDocument, {
-      intervalSeconds: 1,
+    const ws = client(server.url, params, { headers });
+    const subscription = subscribe<OnCallbackEventSubscription>(ws, OnCallbackEventDocument, {
+      after: await headCursor(server, secret),
     });
+    const callback = depositCallback(secret);
+    expect((await postCallback(server.url, callback)).status).toBe(200);
     const first = await subscription.next();
     expect(first.errors).toBeUndefined();
-    expect(Date.parse(first.data!.heartbeat)).not.toBeNaN();
+    expect(first.data!.callbackEvents.trackingId).toBe((callback.data as { attributes: { tracking_id: string } }).attributes.tracking_id);
     subscription.dispose();
   });
 
@@ -41,14 +47,14 @@ describe("graphql-ws on /graphql", () => {
     ["a bad token", { token: "not-a-jwt" }],
   ])("closes the connection with 4403 for %s", async (_name, params) => {
     const refused = client(server.url, params);
-    subscribe(refused, HeartbeatDocument);
+    subscribe(refused, OnCallbackEventDocument);
     expect((await refused.closed).code).toBe(4403);
   });
 
   it("applies the depth and alias limits to subscriptions too", async () => {
     const ws = client(server.url, { token: await server.token("owner@example.com") });
-    const aliases = Array.from({ length: 20 }, (_, i) => `a${i}: heartbeat`).join(" ");
-    const subscription = subscribe(ws, `subscription { ${aliases} }`);
+    const aliases = Array.from({ length: 20 }, (_, i) => `a${i}: id`).join(" ");
+    const subscription = subscribe(ws, `subscription { callbackEvents { ${aliases} } }`);
     const ended = (await subscription.ended) as { message: string; extensions?: { code?: string } }[];
     expect(ended.map((error) => error.extensions?.code)).toContain("GRAPHQL_VALIDATION_FAILED");
     expect(ended.map((error) => error.message).join(" ")).toMatch(/Aliases limit of 15 exceeded/);

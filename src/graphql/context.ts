@@ -19,6 +19,8 @@ export interface GraphQLContext {
   clientAddress: string;
   /** Headers to add to the HTTP response (e.g. `cache-control: no-store` when a secret is revealed). */
   responseHeaders: Map<string, string>;
+  /** The WebSocket a subscription runs on; absent over HTTP. */
+  connection?: { close(code: number, reason: string): void };
   loaders: {
     /** Visible wallets by id, one SQL statement per request tick. */
     wallets: DataLoader<string, Wallet | null>;
@@ -27,18 +29,31 @@ export interface GraphQLContext {
   };
 }
 
+/** Batched loaders over one entity manager; a subscription makes new ones per event so nothing goes stale. */
+export function createLoaders(em: EntityManager, viewer: Viewer | null): GraphQLContext["loaders"] {
+  return {
+    wallets: new DataLoader((ids) => (viewer ? loadVisibleWallets(em, viewer, ids) : Promise.resolve(ids.map(() => null)))),
+    users: new DataLoader((ids) => (viewer ? loadVisibleUsers(em, viewer, ids) : Promise.resolve(ids.map(() => null)))),
+  };
+}
+
 export function createContext(
   em: EntityManager,
   runtime: Runtime,
   auth: { viewer: Viewer | null; error: DomainError | null },
   clientAddress: string,
+  connection?: GraphQLContext["connection"],
 ): GraphQLContext {
-  const { viewer } = auth;
-  const loaders: GraphQLContext["loaders"] = {
-    wallets: new DataLoader((ids) => (viewer ? loadVisibleWallets(em, viewer, ids) : Promise.resolve(ids.map(() => null)))),
-    users: new DataLoader((ids) => (viewer ? loadVisibleUsers(em, viewer, ids) : Promise.resolve(ids.map(() => null)))),
+  return {
+    em,
+    runtime,
+    viewer: auth.viewer,
+    authError: auth.error,
+    clientAddress,
+    responseHeaders: new Map(),
+    loaders: createLoaders(em, auth.viewer),
+    connection,
   };
-  return { em, runtime, viewer, authError: auth.error, clientAddress, responseHeaders: new Map(), loaders };
 }
 
 /** The caller, or UNAUTHENTICATED. */

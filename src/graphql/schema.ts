@@ -6,11 +6,11 @@ import { parse, type GraphQLSchema } from "graphql";
 import { buildSchema, createResolversMap } from "type-graphql";
 import { AccessResolver } from "../access/access.resolver.js";
 import { AuditResolver } from "../audit/audit.resolver.js";
+import { CallbackEventResolver } from "../callbacks/callback-event.resolver.js";
 import { CredentialsResolver } from "../credentials/credentials.resolver.js";
 import { resolveUserReference } from "../access/user.reference.js";
 import { resolveWalletReference } from "../wallets/wallet.reference.js";
 import { WalletResolver } from "../wallets/wallet.resolver.js";
-import { HeartbeatResolver } from "./heartbeat.resolver.js";
 
 /** The federation spec version and the directives this subgraph uses. */
 const FEDERATION_LINK =
@@ -28,7 +28,7 @@ const references = {
  */
 export async function buildFederatedSchema(): Promise<GraphQLSchema> {
   const schema = await buildSchema({
-    resolvers: [WalletResolver, AccessResolver, CredentialsResolver, AuditResolver, HeartbeatResolver],
+    resolvers: [WalletResolver, AccessResolver, CredentialsResolver, AuditResolver, CallbackEventResolver],
     validate: false,
     skipCheck: true,
     // Subscriptions bring their own event sources; type-graphql insists on a pub/sub all the same.

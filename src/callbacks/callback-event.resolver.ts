@@ -1,0 +1,78 @@
+import { Arg, Ctx, FieldResolver, Int, Query, Resolver, Root, Subscription } from "type-graphql";
+import { createLoaders, requireViewer, type GraphQLContext } from "../graphql/context.js";
+import { pageInfoOf } from "../graphql/page-info.js";
+import { DEFAULT_PAGE_SIZE, MAX_CURSOR_LENGTH, MAX_PAGE_SIZE } from "../pagination.js";
+import { WalletObject } from "../wallets/wallet.types.js";
+import type { CallbackEvent } from "./callback-event.entity.js";
+import { eventCursor, listCallbackEvents, sequenceOf, validateEventFilter } from "./callback-event.service.js";
+import { CallbackEventConnection, CallbackEventFilterInput, CallbackEventObject } from "./callback-event.types.js";
+import { EventSubscription } from "./event-subscription.js";
+
+/** Close code for a consumer too slow to take its events; it resumes from its last cursor. */
+export const SLOW_CONSUMER_CLOSE_CODE = 4008;
+
+interface SubscriptionArgs {
+  filter?: CallbackEventFilterInput | null;
+  after?: string | null;
+}
+
+@Resolver(() => CallbackEventObject)
+export class CallbackEventResolver {
+  @Query(() => CallbackEventConnection, {
+    description: "Callback events of the wallets the viewer may see, oldest first, from a cursor.",
+  })
+  async callbackEvents(
+    @Ctx() context: GraphQLContext,
+    @Arg("filter", () => CallbackEventFilterInput, { nullable: true }) filter: CallbackEventFilterInput | null,
+    @Arg("first", () => Int, { nullable: true, defaultValue: DEFAULT_PAGE_SIZE, description: `1 to ${MAX_PAGE_SIZE}.` })
+    first: number,
+    @Arg("after", () => String, { nullable: true, description: `At most ${MAX_CURSOR_LENGTH} characters.` })
+    after: string | null,
+  ) {
+    const page = await listCallbackEvents(context.em, requireViewer(context), { filter, first, after });
+    return { edges: page.items, pageInfo: pageInfoOf(page) };
+  }
+
+  @Subscription(() => CallbackEventObject, {
+    name: "callbackEvents",
+    description:
+      "Every stored event after `after` (none when absent), then each new one as it arrives, in order, with no " +
+      "gap and no duplicate. Resume with the cursor of the last event received. See docs/subscriptions.md.",
+    subscribe: ({ args, context }) => {
+      const ctx = context as GraphQLContext;
+      const viewer = requireViewer(ctx);
+      const { filter, after } = args as SubscriptionArgs;
+      return new EventSubscription({
+        feed: ctx.runtime.feed,
+        em: () => ctx.em.fork(),
+        viewer,
+        filter: validateEventFilter(filter),
+        after: sequenceOf(after),
+        sendTimeoutMs: ctx.runtime.config.subscriptions.sendTimeoutMs,
+        onSlowConsumer: () =>
+          ctx.connection?.close(SLOW_CONSUMER_CLOSE_CODE, "Slow consumer: resume from the last cursor received"),
+      });
+    },
+  })
+  callbackEventsLive(
+    @Root() event: CallbackEvent,
+    @Ctx() context: GraphQLContext,
+    @Arg("filter", () => CallbackEventFilterInput, { nullable: true }) _filter: CallbackEventFilterInput | null,
+    @Arg("after", () => String, { nullable: true, description: `At most ${MAX_CURSOR_LENGTH} characters.` })
+    _after: string | null,
+  ): CallbackEvent {
+    // A subscription lives long: read the event's wallet afresh rather than from a cache as old as the socket.
+    context.loaders = createLoaders(context.em.fork(), context.viewer);
+    return event;
+  }
+
+  @FieldResolver(() => String)
+  cursor(@Root() event: CallbackEvent): string {
+    return eventCursor(event);
+  }
+
+  @FieldResolver(() => WalletObject)
+  wallet(@Root() event: CallbackEvent, @Ctx() context: GraphQLContext) {
+    return context.loaders.wallets.load(event.wallet.id);
+  }
+}

@@ -1,0 +1,95 @@
+import type { EntityManager } from "@mikro-orm/core";
+import type { Viewer } from "../access/viewer.js";
+import type { CallbackEvent } from "./callback-event.entity.js";
+import { eventMatches, visibleWalletIds } from "./callback-event.service.js";
+import type { EventFeed } from "./event-feed.js";
+import { headSequence, type EventFilter } from "./event-store.js";
+
+/** Events read from the log per step; also the most a subscription holds in memory. */
+const BATCH = 100;
+
+export interface EventSubscriptionOptions {
+  feed: EventFeed;
+  em: () => EntityManager;
+  viewer: Viewer;
+  filter: EventFilter;
+  /** Sequence to resume after; null: only events that come after the subscription starts. */
+  after: number | null;
+  /** How long the consumer may take to accept one event before it counts as slow. */
+  sendTimeoutMs: number;
+  /** Called once when the consumer is slow; the transport closes the connection. */
+  onSlowConsumer: () => void;
+}
+
+/**
+ * A subscription to an account's callback events: first every stored event after the cursor, then each new one,
+ * read from the log in sequence order. Replay and live delivery are the same loop over the log, so there is no
+ * gap and no duplicate between them, however fast events arrive. The next event is read only when the consumer
+ * took the previous one: memory stays bounded by one batch, and a consumer that takes longer than
+ * `sendTimeoutMs` for one event is reported as slow (it resumes later from its last cursor).
+ */
+export class EventSubscription implements AsyncIterableIterator<CallbackEvent> {
+  private readonly buffer: CallbackEvent[] = [];
+  private readonly abort = new AbortController();
+  private cursor: number | null;
+  private visible: Set<string> | "all" | null = null;
+  private watchdog: NodeJS.Timeout | null = null;
+  private finished = false;
+
+  constructor(private readonly options: EventSubscriptionOptions) {
+    this.cursor = options.after;
+  }
+
+  async next(): Promise<IteratorResult<CallbackEvent>> {
+    this.disarm();
+    const { feed, viewer, filter } = this.options;
+    if (this.visible === null || this.cursor === null) {
+      const em = this.options.em();
+      this.visible = await visibleWalletIds(em, viewer);
+      this.cursor ??= await headSequence(em, viewer.accountId);
+    }
+    while (!this.finished) {
+      const event = this.buffer.shift();
+      if (event) {
+        this.arm();
+        return { value: event, done: false };
+      }
+      const rows = await feed.read(viewer.accountId, this.cursor, BATCH);
+      for (const row of rows) {
+        this.cursor = row.sequence;
+        if (eventMatches(row, this.visible, filter)) this.buffer.push(row);
+      }
+      if (rows.length === 0) await feed.waitForNews(viewer.accountId, this.cursor, this.abort.signal);
+    }
+    return { value: undefined, done: true };
+  }
+
+  async return(): Promise<IteratorResult<CallbackEvent>> {
+    this.finished = true;
+    this.abort.abort();
+    this.disarm();
+    this.buffer.length = 0;
+    return { value: undefined, done: true };
+  }
+
+  async throw(error: unknown): Promise<IteratorResult<CallbackEvent>> {
+    await this.return();
+    throw error;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  private arm(): void {
+    this.watchdog = setTimeout(() => {
+      if (!this.finished) this.options.onSlowConsumer();
+    }, this.options.sendTimeoutMs);
+    this.watchdog.unref();
+  }
+
+  private disarm(): void {
+    if (this.watchdog) clearTimeout(this.watchdog);
+    this.watchdog = null;
+  }
+}

@@ -86,6 +86,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     addresses: new ClientAddressResolver(config.trustedProxies),
     stepUp: stepUpDependencies(config, keys.box, clock),
     tokenLimiter: tokenLimiter(clock),
+    metrics,
     feed: new EventFeed(() => db.orm.em.fork(), logger, {
       databaseUrl: config.databaseUrl,
       pollMs: config.subscriptions.pollMs,

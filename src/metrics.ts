@@ -39,6 +39,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly socketsClosed = new Counter({
+    name: "subscription_sockets_closed_total",
+    help: "WebSockets closed by the server, by reason (slow_consumer, token_expired, access_revoked)",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

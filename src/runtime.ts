@@ -7,6 +7,7 @@ import type { ApiTokenService } from "./credentials/api-token.js";
 import type { SecretHasher } from "./credentials/keys.js";
 import type { SecretBox } from "./credentials/secret-box.js";
 import type { Logger } from "./logger.js";
+import type { Metrics } from "./metrics.js";
 import type { ClientAddressResolver } from "./network/client-address.js";
 import { FailureRateLimiter } from "./network/rate-limiter.js";
 
@@ -25,6 +26,7 @@ export interface Runtime {
   tokenLimiter: FailureRateLimiter;
   /** "There are new callback events" across instances. */
   feed: EventFeed;
+  metrics: Metrics;
 }
 
 export function stepUpDependencies(config: Config, box: SecretBox, clock: Clock): StepUpDependencies {

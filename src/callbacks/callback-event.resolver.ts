@@ -49,8 +49,10 @@ export class CallbackEventResolver {
         filter: validateEventFilter(filter),
         after: sequenceOf(after),
         sendTimeoutMs: ctx.runtime.config.subscriptions.sendTimeoutMs,
-        onSlowConsumer: () =>
-          ctx.connection?.close(SLOW_CONSUMER_CLOSE_CODE, "Slow consumer: resume from the last cursor received"),
+        onSlowConsumer: () => {
+          ctx.runtime.metrics.socketsClosed.inc({ reason: "slow_consumer" });
+          ctx.connection?.close(SLOW_CONSUMER_CLOSE_CODE, "Slow consumer: resume from the last cursor received");
+        },
       });
     },
   })

@@ -90,6 +90,7 @@ export class SocketGuard {
   }
 
   private end(socket: Guarded, code: number, reason: string): void {
+    this.runtime.metrics.socketsClosed.inc({ reason: code === CLOSE_TOKEN_EXPIRED ? "token_expired" : "access_revoked" });
     this.sockets.delete(socket);
     socket.close(code, reason);
   }

@@ -30,6 +30,8 @@ export class TestClock implements Clock {
 export interface TestServer {
   url: string;
   clock: TestClock;
+  /** Starts another instance of the service on the same database, data directory and clock. */
+  sibling(): Promise<RunningService>;
   /**
    * A correct step-up confirmation of the demo Owner (and of the other account's Owner, who has the same
    * password and TOTP secret). The clock then moves to the next 30-second step, so that the next call gets a
@@ -83,9 +85,15 @@ export async function startTestServer(
     await createTestAccounts(em(), { box: service.runtime.box, password: DEMO_PASSWORD, totpSecret: DEMO_TOTP_SECRET });
   }
   const userId = async (email: string) => (await em().findOneOrFail(User, { email })).id;
+  const siblings: RunningService[] = [];
   return {
     url: service.url,
     clock,
+    async sibling() {
+      const started = await startService(config, { logger: createLogger("debug", sink), clock });
+      siblings.push(started);
+      return started;
+    },
     confirmation() {
       const otp = totpCodeAt(DEMO_TOTP_SECRET, clock.now());
       clock.advance(30_000);
@@ -98,6 +106,7 @@ export async function startTestServer(
     userId,
     token: async (email) => service.tokens.sign(await userId(email), 600),
     async close() {
+      for (const sibling of siblings) await sibling.close();
       await service.close();
       await database.drop();
       fs.rmSync(dataDir, { recursive: true, force: true });

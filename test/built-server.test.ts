@@ -4,9 +4,15 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WalletsDocument } from "./generated/graphql.js";
+import {
+  CallbackEventsDocument,
+  OnCallbackEventDocument,
+  WalletsDocument,
+  type OnCallbackEventSubscription,
+} from "./generated/graphql.js";
 import { createTestDatabase } from "./support/database.js";
 import { execute } from "./support/graphql-client.js";
+import { subscribe, wsClient } from "./support/ws-client.js";
 
 const root = path.resolve(import.meta.dirname, "..");
 const entry = path.join(root, "dist/src/main.js");
@@ -17,6 +23,7 @@ let stdout = "";
 let url: string;
 let env: NodeJS.ProcessEnv;
 let dataDir: string;
+let callbackSecret: string;
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
 
 /** Waits until the server logs that it listens, and returns the port it chose. */
@@ -97,12 +104,29 @@ describe("the built server (node dist/src/main.js)", () => {
       { token: await tokenFor("owner@example.com") },
     );
     expect(result.errors).toBeUndefined();
-    expect((result.data as { regenerateCallbackSecret: { callbackSecret: string } }).regenerateCallbackSecret.callbackSecret).toMatch(
-      /^acs_whsec_/,
-    );
-    expect(stdout).not.toContain(
-      (result.data as { regenerateCallbackSecret: { callbackSecret: string } }).regenerateCallbackSecret.callbackSecret,
-    );
+    callbackSecret = (result.data as { regenerateCallbackSecret: { callbackSecret: string } }).regenerateCallbackSecret
+      .callbackSecret;
+    expect(callbackSecret).toMatch(/^acs_whsec_/);
+    expect(stdout).not.toContain(callbackSecret);
+  });
+
+  it("accepts the simulator's signed callbacks and pushes them to a subscriber", async () => {
+    const send = (trackingId: string) =>
+      cliLastLine("send-callback", "--secret", callbackSecret, "--url", `${url}/callbacks`, "--tracking-id", trackingId);
+    expect(await send("sim-1")).toBe("HTTP 200");
+    const token = await tokenFor("owner@example.com");
+    const history = await execute(url, CallbackEventsDocument, {}, { token });
+    const after = history.data!.callbackEvents.pageInfo.endCursor;
+    expect(history.data!.callbackEvents.edges.map((edge) => edge.node.trackingId)).toEqual(["sim-1"]);
+
+    const client = wsClient(url, { token });
+    const subscription = subscribe<OnCallbackEventSubscription>(client, OnCallbackEventDocument, { after });
+    expect(await send("sim-2")).toBe("HTTP 200");
+    expect((await subscription.next()).data!.callbackEvents).toMatchObject({ trackingId: "sim-2", transferStatus: "CONFIRMED" });
+    await client.dispose();
+    await expect(
+      cliLastLine("send-callback", "--secret", "acs_whsec_wrong", "--url", `${url}/callbacks`),
+    ).rejects.toMatchObject({ code: 1, stdout: expect.stringMatching(/^HTTP 401/) });
   });
 
   it("shuts down cleanly on SIGTERM", async () => {

@@ -7,6 +7,7 @@ import { ConfirmationState } from "../confirmation/confirmation-state.entity.js"
 import { TOTP_PARAMETERS, openTotpSecret, totpCodeAt } from "../confirmation/totp.js";
 import { deriveKeys, loadMasterKey } from "../credentials/keys.js";
 import { openDatabase, type Database } from "../db/orm.js";
+import { SEND_CALLBACK_USAGE, sendCallback } from "./send-callback.js";
 
 /** Lifetime of development tokens printed by `token`. */
 const DEV_TOKEN_LIFETIME_SECONDS = 12 * 60 * 60;
@@ -18,7 +19,10 @@ Commands (development set-up only: the generated signing key, no JWT_SECRET or J
       Prints a bearer token for that user, alone on the last line.
   otp <email> [--account <account id>]
       Prints the user's current one-time code, alone on the last line; waits for the next 30-second step when
-      the current one was already used for a confirmation.`;
+      the current one was already used for a confirmation.
+
+Commands for any set-up:
+${SEND_CALLBACK_USAGE}`;
 
 function fail(message: string): never {
   console.error(message);
@@ -79,6 +83,7 @@ const [command, ...rest] = process.argv.slice(2);
 try {
   if (command === "token") await token(rest);
   else if (command === "otp") await otp(rest);
+  else if (command === "send-callback") await sendCallback(rest);
   else fail(USAGE);
 } catch (error) {
   fail(error instanceof ConfigError ? error.message : `cli failed: ${error instanceof Error ? error.message : String(error)}`);

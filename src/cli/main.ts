@@ -8,6 +8,7 @@ import { TOTP_PARAMETERS, openTotpSecret, totpCodeAt } from "../confirmation/tot
 import { deriveKeys, loadMasterKey } from "../credentials/keys.js";
 import { openDatabase, type Database } from "../db/orm.js";
 import { SEND_CALLBACK_USAGE, sendCallback } from "./send-callback.js";
+import { WATCH_USAGE, watchEvents } from "./watch-events.js";
 
 /** Lifetime of development tokens printed by `token`. */
 const DEV_TOKEN_LIFETIME_SECONDS = 12 * 60 * 60;
@@ -22,7 +23,8 @@ Commands (development set-up only: the generated signing key, no JWT_SECRET or J
       the current one was already used for a confirmation.
 
 Commands for any set-up:
-${SEND_CALLBACK_USAGE}`;
+${SEND_CALLBACK_USAGE}
+${WATCH_USAGE}`;
 
 function fail(message: string): never {
   console.error(message);
@@ -84,6 +86,7 @@ try {
   if (command === "token") await token(rest);
   else if (command === "otp") await otp(rest);
   else if (command === "send-callback") await sendCallback(rest);
+  else if (command === "watch-events") await watchEvents(rest);
   else fail(USAGE);
 } catch (error) {
   fail(error instanceof ConfigError ? error.message : `cli failed: ${error instanceof Error ? error.message : String(error)}`);

@@ -124,6 +124,18 @@ describe("the built server (node dist/src/main.js)", () => {
     expect(await send("sim-2")).toBe("HTTP 200");
     expect((await subscription.next()).data!.callbackEvents).toMatchObject({ trackingId: "sim-2", transferStatus: "CONFIRMED" });
     await client.dispose();
+
+    // The terminal dashboard of the README prints the same events as JSON lines.
+    const watcher = spawn(process.execPath, [cli, "watch-events", "--token", token, "--url", `${url.replace(/^http/, "ws")}/graphql`, "--after", after!], { env });
+    let watched = "";
+    const line = new Promise<string>((resolve) =>
+      watcher.stdout!.on("data", (chunk) => {
+        watched += String(chunk);
+        if (watched.includes("\n")) resolve(watched.split("\n")[0]!);
+      }),
+    );
+    expect(JSON.parse(await line)).toMatchObject({ trackingId: "sim-2", wallet: { id: "10001" } });
+    watcher.kill("SIGINT");
     await expect(
       cliLastLine("send-callback", "--secret", "acs_whsec_wrong", "--url", `${url}/callbacks`),
     ).rejects.toMatchObject({ code: 1, stdout: expect.stringMatching(/^HTTP 401/) });

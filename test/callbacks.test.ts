@@ -262,3 +262,27 @@ describe("who sees which events", () => {
     }
   });
 });
+
+describe("when the database is unavailable", () => {
+  it("answers 503 with Retry-After so the sender retries, and /readyz goes red", async () => {
+    const broken = await startTestServer();
+    try {
+      const key = await regenerateCallbackSecret(broken);
+      await broken.service.db.orm.close(true);
+      const answer = await fetch(`${broken.url}/callbacks`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(depositCallback(key)),
+      });
+      expect(answer.status).toBe(503);
+      expect(answer.headers.get("retry-after")).toBe("5");
+      expect(await answer.text()).not.toMatch(/node_modules|at \w+ \(/);
+      expect((await fetch(`${broken.url}/readyz`)).status).toBe(503);
+      expect((await fetch(`${broken.url}/healthz`)).status).toBe(200);
+      const metrics = await (await fetch(`${broken.url}/metrics`)).text();
+      expect(metrics).toMatch(/^callbacks_total\{outcome="unavailable"\} 1/m);
+    } finally {
+      await broken.close().catch(() => {});
+    }
+  });
+});

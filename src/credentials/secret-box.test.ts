@@ -15,8 +15,12 @@ describe("SecretBox", () => {
     const sealed = box.encrypt("secret", "user:1:totp");
     expect(() => box.decrypt(sealed, "user:2:totp")).toThrow();
     expect(() => new SecretBox(randomBytes(32)).decrypt(sealed, "user:1:totp")).toThrow();
-    const tampered = sealed.slice(0, -2) + (sealed.endsWith("A") ? "BB" : "AA");
-    expect(() => box.decrypt(tampered, "user:1:totp")).toThrow();
+    const raw = Buffer.from(sealed.slice("v1.".length), "base64url");
+    for (const index of [0, 12, raw.length - 1]) {
+      const tampered = Buffer.from(raw);
+      tampered[index]! ^= 0x01;
+      expect(() => box.decrypt(`v1.${tampered.toString("base64url")}`, "user:1:totp")).toThrow();
+    }
   });
 
   it("uses a fresh nonce each time", () => {

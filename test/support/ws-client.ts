@@ -8,6 +8,8 @@ export interface QueuedSubscription<T> {
   next(timeoutMs?: number): Promise<FormattedExecutionResult<T, unknown>>;
   /** Resolves with the error or completion that ended the subscription. */
   ended: Promise<unknown>;
+  /** How many results arrived and were not taken with `next` yet. */
+  queued(): number;
   dispose(): void;
 }
 
@@ -59,6 +61,7 @@ export function subscribe<T>(
   return {
     ended,
     dispose,
+    queued: () => queue.length,
     next(timeoutMs = 5000) {
       const queued = queue.shift();
       if (queued) return Promise.resolve(queued);

@@ -36,6 +36,7 @@ import {
 } from "./graphql/plugins.js";
 import { buildFederatedSchema } from "./graphql/schema.js";
 import { SocketGuard } from "./graphql/socket-guard.js";
+import { subscriptionCallbackPlugins } from "./graphql/subscription-callback.js";
 import { serveWebSockets } from "./graphql/websocket.js";
 import { createLogger, type Logger } from "./logger.js";
 import { Metrics } from "./metrics.js";
@@ -170,6 +171,7 @@ async function serve(runtime: Runtime, deps: { metrics: Metrics; db: Database })
       ...(config.production ? [ApolloServerPluginLandingPageDisabled()] : []),
       { async serverWillStart() { return { async drainServer() { await wsServer.dispose(); } }; } },
       authenticationPlugin(config.production),
+      ...subscriptionCallbackPlugins(logger),
       singleSensitiveFieldPlugin(SECURITY_MUTATIONS),
       responseHeadersPlugin(),
       metricsPlugin(metrics),

@@ -26,6 +26,7 @@ export async function startHiveGateway(
         }
       : {
           kind: "http-callback",
+          headers: [["authorization", "Bearer {context.connectionParams.token}"]],
           options: { public_url: `${url}/callback`, heartbeat_interval: 2000 },
         };
   const gateway = createGatewayRuntime({
@@ -33,13 +34,11 @@ export async function startHiveGateway(
     logging: process.env.HIVE_DEBUG ? "debug" : false,
     ...(mode === "http-callback" ? { pubsub: new MemPubSub(), webhooks: true } : {}),
     propagateHeaders: {
-      fromClientToSubgraphs: ({ request }) => ({
-        authorization:
-          request.headers.get("authorization") ??
-          ((request as unknown as { connectionParams?: { token?: string } }).connectionParams?.token
-            ? `Bearer ${(request as unknown as { connectionParams: { token: string } }).connectionParams.token}`
-            : undefined),
-      }),
+      // HTTP clients send a header; graphql-ws clients a token in their connection parameters.
+      fromClientToSubgraphs: ({ request, context }) => {
+        const token = (context as { connectionParams?: { token?: unknown } }).connectionParams?.token;
+        return { authorization: request.headers.get("authorization") ?? (typeof token === "string" ? `Bearer ${token}` : undefined) };
+      },
     },
     transportEntries: { access: { options: { subscriptions } } } as never,
   });

@@ -1,0 +1,137 @@
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+import { totpCodeAt } from "../../src/confirmation/totp.js";
+import { CallbackEventsDocument, RegenerateCallbackSecretDocument, type CallbackEventsQuery } from "../generated/graphql.js";
+import { depositCallback } from "../support/callbacks.js";
+import { createTestDatabase } from "../support/database.js";
+import { execute } from "../support/graphql-client.js";
+import { DEMO_PASSWORD, DEMO_TOTP_SECRET } from "../support/test-server.js";
+
+const root = path.resolve(import.meta.dirname, "../..");
+const cleanups: (() => Promise<void> | void)[] = [];
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+/** Starts the built server and resolves with its URL once it listens. */
+async function startBuilt(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [path.join(root, "dist/src/main.js")], { env, stdio: ["ignore", "pipe", "pipe"] });
+  cleanups.push(() => void (child.exitCode === null && child.kill("SIGKILL")));
+  let output = "";
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no start:\n${output}`)), 20_000);
+    child.stdout!.on("data", (chunk) => {
+      output += String(chunk);
+      const line = output.split("\n").find((text) => text.includes('"msg":"access-subgraph listening"'));
+      if (line) {
+        clearTimeout(timer);
+        resolve(JSON.parse(line).port);
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`exited with ${code}:\n${output}`)));
+  });
+  return { child, url: `http://127.0.0.1:${port}` };
+}
+
+async function post(url: string, body: unknown): Promise<number | "failed"> {
+  try {
+    const response = await fetch(`${url}/callbacks`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    await response.arrayBuffer();
+    return response.status;
+  } catch {
+    return "failed";
+  }
+}
+
+describe("R2: kill -9 while callbacks stream in", () => {
+  it("keeps every callback that got a 200 exactly once, and the sender's retries create no duplicates", async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "access-crash-"));
+    const database = await createTestDatabase();
+    cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }), () => database.drop());
+    const env = {
+      PATH: process.env.PATH,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      DATA_DIR: dataDir,
+      SEED_DEMO: "true",
+      DEMO_PASSWORD,
+      DEMO_TOTP_SECRET,
+      ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}),
+    };
+    const first = await startBuilt(env);
+    const cli = (...args: string[]) =>
+      promisify(execFile)(process.execPath, [path.join(root, "dist/src/cli/main.js"), ...args], { env }).then((out) =>
+        out.stdout.trim().split("\n").at(-1)!,
+      );
+    const token = await cli("token", "owner@example.com");
+    const regenerated = await execute(
+      first.url,
+      RegenerateCallbackSecretDocument,
+      { input: { confirmation: { password: DEMO_PASSWORD, otp: totpCodeAt(DEMO_TOTP_SECRET, Date.now()) } } },
+      { token },
+    );
+    const secret = regenerated.data!.regenerateCallbackSecret.callbackSecret;
+
+    const total = 400;
+    const bodies = Array.from({ length: total }, (_, index) => depositCallback(secret, { trackingId: `r2-${index}` }));
+    const outcome: (number | "failed" | undefined)[] = Array(total);
+    let next = 0;
+    let answered = 0;
+    const killed = new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (answered >= 120) {
+          clearInterval(check);
+          first.child.kill("SIGKILL");
+          resolve();
+        }
+      }, 1);
+    });
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < total) {
+          const index = next++;
+          outcome[index] = await post(first.url, bodies[index]);
+          answered += 1;
+        }
+      }),
+    );
+    await killed;
+    const accepted = outcome.flatMap((status, index) => (status === 200 ? [`r2-${index}`] : []));
+    expect(accepted.length).toBeGreaterThanOrEqual(120);
+    expect(outcome.filter((status) => status !== 200).length).toBeGreaterThan(0);
+    expect(outcome.every((status) => status === 200 || status === "failed")).toBe(true);
+
+    const second = await startBuilt(env);
+    const stored = async () => {
+      const ids: string[] = [];
+      for (let after: string | null = null; ; ) {
+        const page: CallbackEventsQuery["callbackEvents"] = (
+          await execute(second.url, CallbackEventsDocument, { first: 100, after }, { token })
+        ).data!.callbackEvents;
+        ids.push(...page.edges.map((edge) => edge.node.trackingId));
+        if (!page.pageInfo.hasNextPage) return ids;
+        after = page.pageInfo.endCursor!;
+      }
+    };
+    const afterCrash = await stored();
+    for (const trackingId of accepted) expect(afterCrash.filter((id) => id === trackingId)).toHaveLength(1);
+    expect(new Set(afterCrash).size).toBe(afterCrash.length);
+
+    // The sender retries everything it did not get a 200 for (and, being at-least-once, some that it did).
+    for (let index = 0; index < total; index++) {
+      if (outcome[index] !== 200 || index % 10 === 0) expect(await post(second.url, bodies[index])).toBe(200);
+    }
+    const afterRetries = await stored();
+    expect(afterRetries).toHaveLength(total);
+    expect(new Set(afterRetries).size).toBe(total);
+    second.child.kill("SIGTERM");
+  }, 120_000);
+});

@@ -16,7 +16,8 @@ import type { AddressInfo } from "node:net";
 import { WebSocketServer } from "ws";
 import { authenticate } from "./auth/authenticate.js";
 import { callbackRouter } from "./callbacks/callback-route.js";
-import { EventFeed } from "./callbacks/event-feed.js";
+import { EVENTS_CHANNEL, EventFeed } from "./callbacks/event-feed.js";
+import { EventWriter } from "./callbacks/event-writer.js";
 import { createTokenService, type TokenService } from "./auth/tokens.js";
 import type { Config } from "./config.js";
 import { systemClock, type Clock } from "./clock.js";
@@ -92,6 +93,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
       databaseUrl: config.databaseUrl,
       pollMs: config.subscriptions.pollMs,
     }),
+    events: new EventWriter(() => db.orm.em.fork(), config.databaseUrl ? EVENTS_CHANNEL : null),
   };
   try {
     db.onStatement(() => metrics.dbStatements.inc());
@@ -206,6 +208,7 @@ async function serve(runtime: Runtime, deps: { metrics: Metrics; db: Database })
         box: runtime.box,
         clock: runtime.clock,
         feed: runtime.feed,
+        writer: runtime.events,
         logger,
         derivation: config.callbacks.keyDerivation,
       },

@@ -1,5 +1,6 @@
 import type { TokenService } from "./auth/tokens.js";
 import type { EventFeed } from "./callbacks/event-feed.js";
+import type { EventWriter } from "./callbacks/event-writer.js";
 import type { Clock } from "./clock.js";
 import type { Config } from "./config.js";
 import { DEFAULT_STEP_UP_POLICY, type StepUpDependencies } from "./confirmation/step-up.js";
@@ -26,6 +27,8 @@ export interface Runtime {
   tokenLimiter: FailureRateLimiter;
   /** "There are new callback events" across instances. */
   feed: EventFeed;
+  /** Stores verified callbacks, with group commit. */
+  events: EventWriter;
   metrics: Metrics;
 }
 

@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { Account } from "../src/access/account.entity.js";
 import { parseCallback } from "../src/callbacks/callback-payload.js";
-import { storeCallbackEvent } from "../src/callbacks/event-store.js";
 import {
   OnCallbackEventDocument,
   RegenerateApiCredentialsDocument,
@@ -77,15 +76,17 @@ async function waitFor(condition: () => Promise<boolean>, deadlineMs = 20_000): 
 /** Stores verified events straight through the event store (as the ingress does after verifying) and notifies. */
 async function storeDirectly(target: TestServer, key: string, count: number, prefix: string): Promise<void> {
   const accountId = (await target.em().findOneOrFail(Account, { name: "Demo Merchant" })).id;
-  const { feed } = target.service.runtime;
+  const { feed, events } = target.service.runtime;
   for (let index = 0; index < count; index++) {
     const body = depositCallback(key, { trackingId: `${prefix}-${index}` });
-    const result = await storeCallbackEvent(
-      target.em(),
-      { accountId, walletId: DEMO_WALLETS.ETH, callback: parseCallback(body), payload: JSON.stringify(body), receivedAt: new Date() },
-      feed.notifyChannel,
-    );
-    if (result.stored) feed.advance(accountId, result.event.sequence);
+    const result = await events.write({
+      accountId,
+      walletId: DEMO_WALLETS.ETH,
+      callback: parseCallback(body),
+      payload: JSON.stringify(body),
+      receivedAt: new Date(),
+    });
+    if (result.stored) feed.advance(accountId, result.sequence);
   }
 }
 

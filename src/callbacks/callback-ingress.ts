@@ -7,13 +7,14 @@ import { Wallet } from "../wallets/wallet.entity.js";
 import { MalformedCallback, parseCallback } from "./callback-payload.js";
 import { verifyCallbackSignature, type CallbackKeyDerivation } from "./callback-signature.js";
 import type { EventFeed } from "./event-feed.js";
-import { storeCallbackEvent } from "./event-store.js";
+import type { EventWriter } from "./event-writer.js";
 
 export interface IngressDependencies {
   em: () => EntityManager;
   box: SecretBox;
   clock: Clock;
   feed: EventFeed;
+  writer: EventWriter;
   logger: Logger;
   derivation: CallbackKeyDerivation;
 }
@@ -27,6 +28,20 @@ export type IngressResult =
   | { outcome: "duplicate" }
   | { outcome: "malformed"; field: string }
   | { outcome: "unauthorized" };
+
+/** A wallet's account never changes: remembered for the hot path (bounded; unknown wallets are not remembered). */
+const walletAccounts = new Map<string, string>();
+const MAX_REMEMBERED_WALLETS = 100_000;
+
+async function accountOfWallet(em: EntityManager, walletId: string): Promise<string | null> {
+  const known = walletAccounts.get(walletId);
+  if (known) return known;
+  const wallet = await em.findOne(Wallet, { id: walletId }, { fields: ["account"] });
+  if (!wallet) return null;
+  if (walletAccounts.size >= MAX_REMEMBERED_WALLETS) walletAccounts.clear();
+  walletAccounts.set(walletId, wallet.account.id);
+  return wallet.account.id;
+}
 
 /** Deepest JSON nesting read; a callback is three levels deep, so anything far beyond is hostile. */
 const MAX_DEPTH = 32;
@@ -68,28 +83,30 @@ export async function ingestCallback(deps: IngressDependencies, body: string): P
   }
 
   const em = deps.em();
-  const wallet = await em.findOne(Wallet, { id: callback.walletId });
-  if (!wallet) return { outcome: "unauthorized" };
+  const accountId = await accountOfWallet(em, callback.walletId);
+  if (!accountId) return { outcome: "unauthorized" };
   const now = new Date(deps.clock.now());
-  const secrets = await verifyingCallbackSecrets(em, deps.box, wallet.account.id, now);
+  const secrets = await verifyingCallbackSecrets(em, deps.box, accountId, now);
   if (!verifyCallbackSignature(secrets, callback.signedFields, callback.sign, deps.derivation)) {
     return { outcome: "unauthorized" };
   }
 
-  const result = await storeCallbackEvent(
-    em,
-    { accountId: wallet.account.id, walletId: wallet.id, callback, payload: body, receivedAt: now },
-    deps.feed.notifyChannel,
-  );
+  const result = await deps.writer.write({
+    accountId,
+    walletId: callback.walletId,
+    callback,
+    payload: body,
+    receivedAt: now,
+  });
   if (!result.stored) {
     if (!result.sameTransfer) {
       deps.logger.warn(
-        { wallet: wallet.id, transfer: callback.transferId },
+        { wallet: callback.walletId, transfer: callback.transferId },
         "callback repeats the signed fields of a stored event for another transfer: kept the stored one",
       );
     }
     return { outcome: "duplicate" };
   }
-  deps.feed.advance(wallet.account.id, result.event.sequence);
-  return { outcome: "accepted", sequence: result.event.sequence };
+  deps.feed.advance(result.accountId, result.sequence);
+  return { outcome: "accepted", sequence: result.sequence };
 }

@@ -1,0 +1,264 @@
+import "reflect-metadata";
+import { ApolloServer } from "@apollo/server";
+import { ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
+import { startStandaloneServer } from "@apollo/server/standalone";
+import { buildSubgraphSchema } from "@apollo/subgraph";
+import autocannon from "autocannon";
+import { parse } from "graphql";
+import { execFile } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { promisify } from "node:util";
+import { Account } from "../src/access/account.entity.js";
+import { startService } from "../src/app.js";
+import { loadConfig } from "../src/config.js";
+import { createLogger } from "../src/logger.js";
+import { WalletStatus, WalletType } from "../src/wallets/wallet-enums.js";
+import { Wallet } from "../src/wallets/wallet.entity.js";
+import {
+  DIST,
+  freshDatabase,
+  median,
+  percentile,
+  regenerateCallbackSecret,
+  serviceEnv,
+  signedBody,
+  sleep,
+  spawnServer,
+  subscribers,
+  type Started,
+} from "./support.js";
+
+/** One figure of the report: the service's value, the bare baseline's, their ratio, and the target. */
+interface Figure {
+  id: string;
+  label: string;
+  value: number;
+  baseline: number;
+  ratio: number;
+  target: number | string;
+  unit: string;
+}
+
+const figures: Figure[] = [];
+const CONNECTIONS = 16;
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+const EVENT_QUERY = "subscription { callbackEvents { cursor trackingId amount transferStatus signedAt } }";
+
+/** A bearer token of the demo Owner, from the service's own CLI (development signing key). */
+async function ownerToken(env: NodeJS.ProcessEnv): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, [path.join(DIST, "src/cli/main.js"), "token", "owner@example.com"], {
+    env: { PATH: process.env.PATH, ...env },
+  });
+  return stdout.trim().split("\n").at(-1)!;
+}
+
+async function withService<T>(run: (service: Started, token: string, secret: string) => Promise<T>): Promise<T> {
+  const database = await freshDatabase();
+  const service = await spawnServer("src/main.js", serviceEnv(database.env));
+  try {
+    const token = await ownerToken(database.env);
+    const secret = await regenerateCallbackSecret(service.url, token);
+    return await run(service, token, secret);
+  } finally {
+    await service.stop();
+    await database.drop();
+  }
+}
+
+async function withBaseline<T>(secret: string, run: (baseline: Started) => Promise<T>): Promise<T> {
+  const baseline = await spawnServer("bench/baseline-server.js", { CALLBACK_SECRET: secret });
+  try {
+    return await run(baseline);
+  } finally {
+    await baseline.stop();
+  }
+}
+
+/** Requests per second that were answered 200, under the same load generator, connections and duration. */
+async function throughput(url: string, secret: string): Promise<number> {
+  const result = await autocannon({
+    url: `${url}/callbacks`,
+    connections: CONNECTIONS,
+    duration: DURATION_S,
+    requests: [{ method: "POST", headers: { "content-type": "application/json" }, setupRequest: (request) => ({ ...request, body: signedBody(secret) }) }],
+  });
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+  return result.requests.average;
+}
+
+async function p1(): Promise<void> {
+  await withService(async (service, _token, secret) => {
+    const value = await throughput(service.url, secret);
+    const baseline = await withBaseline(secret, (bare) => throughput(bare.url, secret));
+    figures.push({ id: "P1", label: "ingress throughput (verified + stored + published)", value, baseline, ratio: value / baseline, target: ">= 0.5x", unit: "callbacks/s" });
+  });
+}
+
+/** Ingress-to-subscriber latencies at a fixed rate, for `count` subscribers. */
+async function latencies(url: string, token: string, secret: string, rate: number, seconds: number, count: number): Promise<number[]> {
+  const sentAt = new Map<string, number>();
+  const measured: number[] = [];
+  const subs = await subscribers(url, token, count, EVENT_QUERY, (event) => {
+    const sent = sentAt.get(event.trackingId);
+    if (sent !== undefined) measured.push(performance.now() - sent);
+  });
+  await sleep(500);
+  const total = rate * seconds;
+  const tickMs = 10;
+  const perTick = (rate * tickMs) / 1000;
+  const started = performance.now();
+  const pending: Promise<unknown>[] = [];
+  for (let sent = 0; sent < total; ) {
+    const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate) + perTick);
+    while (sent < due) {
+      const trackingId = `lat-${sent++}`;
+      const body = signedBody(secret, trackingId);
+      sentAt.set(trackingId, performance.now());
+      pending.push(fetch(`${url}/callbacks`, { method: "POST", headers: { "content-type": "application/json" }, body }).then((r) => r.arrayBuffer()));
+    }
+    await sleep(tickMs);
+  }
+  await Promise.all(pending);
+  const deadline = performance.now() + 10_000;
+  while (measured.length < total * count && performance.now() < deadline) await sleep(50);
+  await subs.close();
+  return measured;
+}
+
+async function p2(): Promise<void> {
+  await withService(async (service, token, secret) => {
+    const value = await latencies(service.url, token, secret, 1000, 5, 100);
+    const baseline = await withBaseline(secret, (bare) => latencies(bare.url, token, secret, 1000, 5, 100));
+    for (const p of [50, 99]) {
+      const v = percentile(value, p);
+      const b = percentile(baseline, p);
+      figures.push({ id: `P2-p${p}`, label: `ingress -> subscriber latency p${p} (1,000/s, 100 subscribers)`, value: v, baseline: b, ratio: v / b, target: p === 99 ? "<= 20 ms" : "-", unit: "ms" });
+    }
+  });
+}
+
+/** Time for one event to reach `count` subscribers, and the server's memory per subscription. */
+async function fanOut(url: string, token: string, secret: string, count: number, rss: () => Promise<number>): Promise<{ ms: number; bytesPerSubscription: number }> {
+  const before = await rss();
+  let received = 0;
+  let target = "";
+  let done: () => void = () => {};
+  const subs = await subscribers(url, token, count, EVENT_QUERY, (event) => {
+    if (event.trackingId === target && ++received === count) done();
+  });
+  await sleep(1000);
+  const after = await rss();
+  const times: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    received = 0;
+    target = `fan-${count}-${round}`;
+    const all = new Promise<void>((resolve) => (done = resolve));
+    const started = performance.now();
+    await fetch(`${url}/callbacks`, { method: "POST", headers: { "content-type": "application/json" }, body: signedBody(secret, target) });
+    await all;
+    times.push(performance.now() - started);
+  }
+  await subs.close();
+  return { ms: median(times), bytesPerSubscription: (after - before) / count };
+}
+
+async function p3(): Promise<void> {
+  for (const count of [1000, 5000]) {
+    await withService(async (service, token, secret) => {
+      const serviceRss = async () => {
+        const text = await (await fetch(`${service.url}/metrics`)).text();
+        return Number(/^process_resident_memory_bytes (\d+)/m.exec(text)![1]);
+      };
+      const value = await fanOut(service.url, token, secret, count, serviceRss);
+      const baseline = await withBaseline(secret, (bare) =>
+        fanOut(bare.url, token, secret, count, async () => Number(await (await fetch(`${bare.url}/rss`)).text())),
+      );
+      figures.push({ id: `P3-${count}`, label: `fan-out of one event to ${count} subscribers`, value: value.ms, baseline: baseline.ms, ratio: baseline.ms / value.ms, target: ">= 0.8x", unit: "ms" });
+      figures.push({ id: `P3-${count}-rss`, label: `server memory per subscription (${count})`, value: value.bytesPerSubscription / 1024, baseline: baseline.bytesPerSubscription / 1024, ratio: value.bytesPerSubscription / Math.max(1, baseline.bytesPerSubscription), target: "<= 30 KiB", unit: "KiB" });
+    });
+  }
+}
+
+async function p4(): Promise<void> {
+  const database = await freshDatabase();
+  const config = loadConfig({ ...serviceEnv(database.env), LOG_LEVEL: "warn" });
+  const service = await startService(config, { logger: createLogger("warn") });
+  const wallets = Array.from({ length: 1000 }, (_, index) => `b${index}`);
+  try {
+    const em = service.db.orm.em.fork();
+    const account = await em.findOneOrFail(Account, { name: "Demo Merchant" });
+    for (const id of wallets) {
+      em.create(Wallet, { id, account, label: id, status: WalletStatus.ACTIVE, type: WalletType.MERCHANT, currency: { iso: 1002, alpha: "ETH", name: "Ethereum", exp: 18 } });
+    }
+    await em.flush();
+    const { User } = await import("../src/access/user.entity.js");
+    const token = await service.tokens.sign((await em.findOneOrFail(User, { email: "owner@example.com" })).id, 3600);
+    const query = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Wallet { id label currency { alpha } } } }";
+    const representations = wallets.map((id) => ({ __typename: "Wallet", id }));
+
+    const time = async (url: string, headers: Record<string, string>) => {
+      const samples: number[] = [];
+      for (let round = 0; round < 25; round++) {
+        const started = performance.now();
+        const response = await fetch(`${url}/graphql`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ query, variables: { r: representations } }) });
+        const body = (await response.json()) as { data: { _entities: unknown[] } };
+        if (body.data._entities.filter(Boolean).length !== wallets.length) throw new Error("entities missing");
+        samples.push(performance.now() - started);
+      }
+      return median(samples.slice(5));
+    };
+    const statementsBefore = (await service.metrics.dbStatements.get()).values[0]!.value;
+    await fetch(`${service.url}/graphql`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables: { r: representations } }) });
+    const statements = (await service.metrics.dbStatements.get()).values[0]!.value - statementsBefore;
+    const value = await time(service.url, { authorization: `Bearer ${token}` });
+
+    const inMemory = new Map(wallets.map((id) => [id, { id, label: id, currency: { alpha: "ETH" } }]));
+    const bare = new ApolloServer({
+      schema: buildSubgraphSchema({
+        typeDefs: parse(`extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
+          type Currency { alpha: String } type Wallet @key(fields: "id") { id: ID! label: String currency: Currency } type Query { ok: Boolean }`),
+        resolvers: { Wallet: { __resolveReference: (reference: { id: string }) => inMemory.get(reference.id) } },
+      }),
+      plugins: [ApolloServerPluginInlineTraceDisabled()],
+    });
+    const { url: bareUrl } = await startStandaloneServer(bare, { listen: { port: 0, host: "127.0.0.1" } });
+    const baseline = await time(bareUrl.replace(/\/$/, ""), {});
+    await bare.stop();
+    figures.push({ id: "P4", label: "_entities with 1,000 Wallet representations", value, baseline, ratio: baseline / value, target: "-", unit: "ms" });
+    figures.push({ id: "P4-statements", label: "SQL statements for those 1,000 (1 authenticates the caller)", value: statements, baseline: 2, ratio: statements / 2, target: "1 per type + 1", unit: "statements" });
+  } finally {
+    await service.close();
+    await database.drop();
+  }
+}
+
+const only = process.argv.slice(2);
+const benchmarks: Record<string, () => Promise<void>> = { P1: p1, P2: p2, P3: p3, P4: p4 };
+for (const [id, run] of Object.entries(benchmarks)) {
+  if (only.length > 0 && !only.includes(id)) continue;
+  process.stderr.write(`running ${id}...\n`);
+  await run();
+}
+
+const database = process.env.DATABASE_URL ? "PostgreSQL" : "SQLite";
+const rows = figures.map((figure) =>
+  `| ${figure.id} | ${figure.label} | ${figure.value.toFixed(2)} | ${figure.baseline.toFixed(2)} | ${figure.ratio.toFixed(2)} | ${figure.target} | ${figure.unit} |`,
+);
+const table = [
+  `Database: ${database}; machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+  "",
+  "| id | figure | value | baseline | ratio | target | unit |",
+  "|---|---|---|---|---|---|---|",
+  ...rows,
+].join("\n");
+console.log(table);
+const resultsDir = path.join(DIST, "..", "bench", "results");
+fs.mkdirSync(resultsDir, { recursive: true });
+fs.writeFileSync(
+  path.join(resultsDir, "latest.json"),
+  JSON.stringify(figures.map(({ id, value, baseline, ratio, target, unit }) => ({ id, value, baseline, ratio, target, unit })), null, 2) + "\n",
+);
+process.exit(0);

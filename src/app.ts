@@ -15,6 +15,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer } from "ws";
 import { authenticate } from "./auth/authenticate.js";
+import { WalletAccounts } from "./callbacks/callback-ingress.js";
 import { callbackRouter } from "./callbacks/callback-route.js";
 import { EVENTS_CHANNEL, EventFeed } from "./callbacks/event-feed.js";
 import { EventWriter } from "./callbacks/event-writer.js";
@@ -209,6 +210,7 @@ async function serve(runtime: Runtime, deps: { metrics: Metrics; db: Database })
         clock: runtime.clock,
         feed: runtime.feed,
         writer: runtime.events,
+        wallets: new WalletAccounts(),
         logger,
         derivation: config.callbacks.keyDerivation,
       },

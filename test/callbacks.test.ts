@@ -286,3 +286,17 @@ describe("when the database is unavailable", () => {
     }
   });
 });
+
+describe("two services in one process", () => {
+  it("each verifies its own wallets' callbacks (regression: a process-wide wallet cache mixed them up)", async () => {
+    const other = await startTestServer();
+    try {
+      const otherSecret = await regenerateCallbackSecret(other);
+      expect((await postCallback(server.url, depositCallback(secret))).status).toBe(200);
+      expect((await postCallback(other.url, depositCallback(otherSecret))).status).toBe(200);
+      expect((await postCallback(other.url, depositCallback(secret))).status).toBe(401);
+    } finally {
+      await other.close();
+    }
+  });
+});

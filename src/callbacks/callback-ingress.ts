@@ -15,6 +15,7 @@ export interface IngressDependencies {
   clock: Clock;
   feed: EventFeed;
   writer: EventWriter;
+  wallets: WalletAccounts;
   logger: Logger;
   derivation: CallbackKeyDerivation;
 }
@@ -29,18 +30,24 @@ export type IngressResult =
   | { outcome: "malformed"; field: string }
   | { outcome: "unauthorized" };
 
-/** A wallet's account never changes: remembered for the hot path (bounded; unknown wallets are not remembered). */
-const walletAccounts = new Map<string, string>();
 const MAX_REMEMBERED_WALLETS = 100_000;
 
-async function accountOfWallet(em: EntityManager, walletId: string): Promise<string | null> {
-  const known = walletAccounts.get(walletId);
-  if (known) return known;
-  const wallet = await em.findOne(Wallet, { id: walletId }, { fields: ["account"] });
-  if (!wallet) return null;
-  if (walletAccounts.size >= MAX_REMEMBERED_WALLETS) walletAccounts.clear();
-  walletAccounts.set(walletId, wallet.account.id);
-  return wallet.account.id;
+/**
+ * A wallet's account never changes, so the ingress remembers it (per service, bounded; unknown wallets are not
+ * remembered) instead of reading it for every callback.
+ */
+export class WalletAccounts {
+  private readonly known = new Map<string, string>();
+
+  async accountOf(em: EntityManager, walletId: string): Promise<string | null> {
+    const known = this.known.get(walletId);
+    if (known) return known;
+    const wallet = await em.findOne(Wallet, { id: walletId }, { fields: ["account"] });
+    if (!wallet) return null;
+    if (this.known.size >= MAX_REMEMBERED_WALLETS) this.known.clear();
+    this.known.set(walletId, wallet.account.id);
+    return wallet.account.id;
+  }
 }
 
 /** Deepest JSON nesting read; a callback is three levels deep, so anything far beyond is hostile. */
@@ -83,7 +90,7 @@ export async function ingestCallback(deps: IngressDependencies, body: string): P
   }
 
   const em = deps.em();
-  const accountId = await accountOfWallet(em, callback.walletId);
+  const accountId = await deps.wallets.accountOf(em, callback.walletId);
   if (!accountId) return { outcome: "unauthorized" };
   const now = new Date(deps.clock.now());
   const secrets = await verifyingCallbackSecrets(em, deps.box, accountId, now);

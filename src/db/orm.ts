@@ -52,29 +52,7 @@ function ormOptions(config: Pick<Config, "databaseUrl" | "dataDir">): { dialect:
       options: { ...common, driver: PostgreSqlDriver, clientUrl: config.databaseUrl, pool: { min: 0, max: 10 } },
     };
   }
-  return {
-    dialect,
-    options: {
-      ...common,
-      driver: LibSqlDriver,
-      dbName: sqlitePath(config),
-      // Several connections: in WAL mode readers run beside the one writer, so requests are not queued behind a
-      // commit's fsync. The pragmas below are per connection.
-      pool: {
-        min: 1,
-        max: 4,
-        afterCreate: (connection: { exec(sql: string): void }, done: (error: Error | null, connection: unknown) => void) => {
-          try {
-            // FULL sync keeps a committed transaction across a power loss; a writer waits for another one.
-            connection.exec("pragma foreign_keys = on; pragma synchronous = FULL; pragma busy_timeout = 5000;");
-            done(null, connection);
-          } catch (error) {
-            done(error as Error, connection);
-          }
-        },
-      },
-    },
-  };
+  return { dialect, options: { ...common, driver: LibSqlDriver, dbName: sqlitePath(config) } };
 }
 
 /** Opens the configured database (SQLite by default, PostgreSQL when `DATABASE_URL` says so). */
@@ -83,8 +61,12 @@ export async function openDatabase(config: Pick<Config, "databaseUrl" | "dataDir
   const orm = await MikroORM.init(options);
   const knex = (orm.em.getConnection() as unknown as { getKnex(): Knex }).getKnex();
   if (dialect === "sqlite") {
-    // WAL lets readers run beside the writer; it is a property of the database file, set once.
+    // One connection: the driver is synchronous, so more would not overlap, and a read transaction that later
+    // writes could fail at once against another connection's commit. WAL keeps other processes' readers (the
+    // CLI) from blocking; FULL sync keeps a committed transaction across a power loss.
     await knex.raw("pragma journal_mode = WAL");
+    await knex.raw("pragma synchronous = FULL");
+    await knex.raw("pragma busy_timeout = 5000");
   }
   return {
     orm,

@@ -12,6 +12,7 @@ import {
 } from "./generated/graphql.js";
 import { DEMO_WALLETS } from "./support/fixtures.js";
 import { codes, execute } from "./support/graphql-client.js";
+import { apiUserAccess } from "./support/api-user.js";
 import { requestToken } from "./support/token-client.js";
 import { startTestServer, type TestServer } from "./support/test-server.js";
 
@@ -258,11 +259,7 @@ describe("POST /token refusals", () => {
   it("answers 429 after 15 failed calls a minute from one address, even to correct credentials, until the minute ends", async () => {
     const limited = await startTestServer();
     try {
-      const ownerToken = await limited.token("owner@example.com");
-      await execute(limited.url, SetApiUserActiveDocument, { input: { active: true, confirmation: limited.confirmation() } }, { token: ownerToken });
-      const credentials = (
-        await execute(limited.url, RegenerateApiCredentialsDocument, { input: { confirmation: limited.confirmation() } }, { token: ownerToken })
-      ).data!.regenerateApiCredentials;
+      const credentials = await apiUserAccess(limited);
       // Start at the beginning of a rate-limit minute so that the window cannot end mid-test.
       limited.clock.advance(60_000 - (limited.clock.now() % 60_000));
       const statuses: number[] = [];
@@ -341,12 +338,7 @@ describe("wallets added later", () => {
   it("are the API user's too, with no grant step", async () => {
     const later = await startTestServer();
     try {
-      const ownerToken = await later.token("owner@example.com");
-      await execute(later.url, SetApiUserActiveDocument, { input: { active: true, confirmation: later.confirmation() } }, { token: ownerToken });
-      const { apiKey, apiSecret } = (
-        await execute(later.url, RegenerateApiCredentialsDocument, { input: { confirmation: later.confirmation() } }, { token: ownerToken })
-      ).data!.regenerateApiCredentials;
-      const token = (await requestToken(later.url, apiKey, apiSecret)).body.data.attributes.access;
+      const { token } = await apiUserAccess(later);
 
       const em = later.em();
       const account = await em.findOneOrFail(Account, { name: "Demo Merchant" });

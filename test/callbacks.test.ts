@@ -5,14 +5,12 @@ import { CallbackEvent } from "../src/callbacks/callback-event.entity.js";
 import {
   CallbackEventsDocument,
   OnCallbackEventDocument,
-  RegenerateApiCredentialsDocument,
-  SetApiUserActiveDocument,
   type OnCallbackEventSubscription,
 } from "./generated/graphql.js";
 import { depositCallback, headCursor, postCallback, regenerateCallbackSecret } from "./support/callbacks.js";
 import { DEMO_WALLETS, OTHER_WALLET } from "./support/fixtures.js";
 import { codes, execute } from "./support/graphql-client.js";
-import { requestToken } from "./support/token-client.js";
+import { apiUserAccess } from "./support/api-user.js";
 import { subscribe, wsClient } from "./support/ws-client.js";
 import { startTestServer, type TestServer } from "./support/test-server.js";
 
@@ -229,12 +227,7 @@ describe("who sees which events", () => {
       return new Set(result.data!.callbackEvents.edges.map((edge) => edge.node.wallet.id));
     };
     expect(await walletsSeen("owner@example.com")).toEqual(new Set([DEMO_WALLETS.ETH, DEMO_WALLETS.BTC]));
-    const owner = await server.token("owner@example.com");
-    await execute(server.url, SetApiUserActiveDocument, { input: { active: true, confirmation: server.confirmation() } }, { token: owner });
-    const { apiKey, apiSecret } = (
-      await execute(server.url, RegenerateApiCredentialsDocument, { input: { confirmation: server.confirmation() } }, { token: owner })
-    ).data!.regenerateApiCredentials;
-    const apiToken = (await requestToken(server.url, apiKey, apiSecret)).body.data.attributes.access;
+    const { token: apiToken } = await apiUserAccess(server);
     const asApiUser = await execute(server.url, CallbackEventsDocument, { first: 100 }, { token: apiToken });
     expect(new Set(asApiUser.data!.callbackEvents.edges.map((edge) => edge.node.wallet.id))).toEqual(
       new Set([DEMO_WALLETS.ETH, DEMO_WALLETS.BTC]),

@@ -4,7 +4,6 @@ import { Account } from "../src/access/account.entity.js";
 import { parseCallback } from "../src/callbacks/callback-payload.js";
 import {
   OnCallbackEventDocument,
-  RegenerateApiCredentialsDocument,
   RevokeWalletAccessDocument,
   SetApiUserActiveDocument,
   type OnCallbackEventSubscription,
@@ -13,7 +12,7 @@ import { depositCallback, headCursor, postCallback, regenerateCallbackSecret } f
 import { onPostgres } from "./support/database.js";
 import { DEMO_WALLETS } from "./support/fixtures.js";
 import { execute } from "./support/graphql-client.js";
-import { requestToken } from "./support/token-client.js";
+import { apiUserAccess } from "./support/api-user.js";
 import { subscribe, wsClient, type QueuedSubscription } from "./support/ws-client.js";
 import { startTestServer, type TestServer } from "./support/test-server.js";
 
@@ -171,11 +170,7 @@ describe("access ends: sockets close within 5 seconds", () => {
 
   it("closes the API user's socket when the API user is deactivated (4403)", async () => {
     const owner = await server.token("owner@example.com");
-    await execute(server.url, SetApiUserActiveDocument, { input: { active: true, confirmation: server.confirmation() } }, { token: owner });
-    const { apiKey, apiSecret } = (
-      await execute(server.url, RegenerateApiCredentialsDocument, { input: { confirmation: server.confirmation() } }, { token: owner })
-    ).data!.regenerateApiCredentials;
-    const apiToken = (await requestToken(server.url, apiKey, apiSecret)).body.data.attributes.access;
+    const { token: apiToken } = await apiUserAccess(server);
     const apiClient = wsClient(server.url, { token: apiToken });
     disposables.push(apiClient);
     const subscription = subscribe<OnCallbackEventSubscription>(apiClient, OnCallbackEventDocument, {

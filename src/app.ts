@@ -23,6 +23,7 @@ import { createTokenService, type TokenService } from "./auth/tokens.js";
 import type { Config } from "./config.js";
 import { systemClock, type Clock } from "./clock.js";
 import { ApiTokenService } from "./credentials/api-token.js";
+import { CallbackSecretCache } from "./credentials/callback-secret-cache.js";
 import { SECURITY_MUTATIONS } from "./credentials/credentials.resolver.js";
 import { deriveKeys, loadMasterKey } from "./credentials/keys.js";
 import { tokenRouter } from "./credentials/token-route.js";
@@ -95,6 +96,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
       pollMs: config.subscriptions.pollMs,
     }),
     events: new EventWriter(() => db.orm.em.fork(), config.databaseUrl ? EVENTS_CHANNEL : null),
+    callbackSecrets: new CallbackSecretCache(keys.box, clock),
   };
   try {
     db.onStatement(() => metrics.dbStatements.inc());
@@ -206,8 +208,8 @@ async function serve(runtime: Runtime, deps: { metrics: Metrics; db: Database })
     callbackRouter(
       {
         em: () => db.orm.em.fork(),
-        box: runtime.box,
         clock: runtime.clock,
+        secrets: runtime.callbackSecrets,
         feed: runtime.feed,
         writer: runtime.events,
         wallets: new WalletAccounts(),

@@ -5,6 +5,7 @@ import type { Clock } from "./clock.js";
 import type { Config } from "./config.js";
 import { DEFAULT_STEP_UP_POLICY, type StepUpDependencies } from "./confirmation/step-up.js";
 import type { ApiTokenService } from "./credentials/api-token.js";
+import type { CallbackSecretCache } from "./credentials/callback-secret-cache.js";
 import type { SecretHasher } from "./credentials/keys.js";
 import type { SecretBox } from "./credentials/secret-box.js";
 import type { Logger } from "./logger.js";
@@ -29,6 +30,8 @@ export interface Runtime {
   feed: EventFeed;
   /** Stores verified callbacks, with group commit. */
   events: EventWriter;
+  /** The secrets verifying each account's callbacks, briefly in memory. */
+  callbackSecrets: CallbackSecretCache;
   metrics: Metrics;
 }
 

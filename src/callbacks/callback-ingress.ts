@@ -1,7 +1,6 @@
 import type { EntityManager } from "@mikro-orm/core";
 import type { Clock } from "../clock.js";
-import { verifyingCallbackSecrets } from "../credentials/callback-secret.service.js";
-import type { SecretBox } from "../credentials/secret-box.js";
+import type { CallbackSecretCache } from "../credentials/callback-secret-cache.js";
 import type { Logger } from "../logger.js";
 import { Wallet } from "../wallets/wallet.entity.js";
 import { MalformedCallback, parseCallback } from "./callback-payload.js";
@@ -11,8 +10,8 @@ import type { EventWriter } from "./event-writer.js";
 
 export interface IngressDependencies {
   em: () => EntityManager;
-  box: SecretBox;
   clock: Clock;
+  secrets: CallbackSecretCache;
   feed: EventFeed;
   writer: EventWriter;
   wallets: WalletAccounts;
@@ -93,7 +92,7 @@ export async function ingestCallback(deps: IngressDependencies, body: string): P
   const accountId = await deps.wallets.accountOf(em, callback.walletId);
   if (!accountId) return { outcome: "unauthorized" };
   const now = new Date(deps.clock.now());
-  const secrets = await verifyingCallbackSecrets(em, deps.box, accountId, now);
+  const secrets = await deps.secrets.verifying(em, accountId);
   if (!verifyCallbackSignature(secrets, callback.signedFields, callback.sign, deps.derivation)) {
     return { outcome: "unauthorized" };
   }

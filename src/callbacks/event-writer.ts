@@ -71,12 +71,15 @@ export class EventWriter {
   write(input: EventInput): Promise<WriteResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({ input, resolve, reject });
-      if (!this.writing) void this.drain();
+      if (!this.writing) {
+        this.writing = true;
+        // Start on the next turn of the event loop, so that callbacks read in this turn share the commit.
+        setImmediate(() => void this.drain());
+      }
     });
   }
 
   private async drain(): Promise<void> {
-    this.writing = true;
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, MAX_BATCH);

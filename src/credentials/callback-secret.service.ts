@@ -82,6 +82,7 @@ export function regenerateCallbackSecret(
         const secret = tx.create(CallbackSecret, { account: tx.getReference(Account, accountId), sealed: "", createdAt: now });
         secret.sealed = context.runtime.box.encrypt(callbackSecret, associatedData(accountId, secret.id));
       });
+      context.runtime.callbackSecrets.invalidate(accountId);
       const status = await statusAt(context.em.fork(), accountId, now);
       return {
         result: { callbackSecret, status },

@@ -8,6 +8,7 @@ import {
   type OnCallbackEventSubscription,
 } from "./generated/graphql.js";
 import { depositCallback, headCursor, postCallback, regenerateCallbackSecret } from "./support/callbacks.js";
+import { onPostgres } from "./support/database.js";
 import { DEMO_WALLETS, OTHER_WALLET } from "./support/fixtures.js";
 import { codes, execute } from "./support/graphql-client.js";
 import { apiUserAccess } from "./support/api-user.js";
@@ -291,5 +292,19 @@ describe("two services in one process", () => {
     } finally {
       await other.close();
     }
+  });
+});
+
+describe("a regeneration on another instance", () => {
+  it.runIf(onPostgres)("is seen within a second: the old secret stops verifying there too", async () => {
+    const other = await server.sibling();
+    const old = secret;
+    expect((await postCallback(other.url, depositCallback(old))).status).toBe(200);
+    secret = await regenerateCallbackSecret(server);
+    // This instance dropped its copy at once; the other may still hold the old secret for up to a second.
+    expect((await postCallback(server.url, depositCallback(old))).status).toBe(401);
+    server.clock.advance(1_001);
+    expect((await postCallback(other.url, depositCallback(old))).status).toBe(401);
+    expect((await postCallback(other.url, depositCallback(secret))).status).toBe(200);
   });
 });

@@ -1,6 +1,6 @@
 import { Field, ID, ObjectType, registerEnumType } from "type-graphql";
 import { UserObject } from "../access/access.types.js";
-import { PageInfoObject } from "../graphql/page-info.js";
+import { connectionTypes } from "../graphql/connection.js";
 import { AuditAction, AuditOutcome } from "./audit.service.js";
 
 registerEnumType(AuditAction, { name: "AuditAction", description: "A security-relevant operation." });
@@ -30,20 +30,4 @@ export class AuditLogEntryObject {
   detail!: string | null;
 }
 
-@ObjectType("AuditLogEdge")
-export class AuditLogEdge {
-  @Field(() => AuditLogEntryObject)
-  node!: AuditLogEntryObject;
-
-  @Field(() => String)
-  cursor!: string;
-}
-
-@ObjectType("AuditLogConnection")
-export class AuditLogConnection {
-  @Field(() => [AuditLogEdge])
-  edges!: AuditLogEdge[];
-
-  @Field(() => PageInfoObject)
-  pageInfo!: PageInfoObject;
-}
+export const { Connection: AuditLogConnection } = connectionTypes("AuditLog", AuditLogEntryObject);

@@ -1,5 +1,5 @@
 import { Field, ID, InputType, ObjectType, registerEnumType } from "type-graphql";
-import { PageInfoObject } from "../graphql/page-info.js";
+import { connectionTypes } from "../graphql/connection.js";
 import { DecimalScalar } from "../graphql/scalars.js";
 import { WalletObject } from "../wallets/wallet.types.js";
 import { CallbackEventKind, TransferStatus } from "./callback-event.entity.js";
@@ -59,23 +59,7 @@ export class CallbackEventObject {
   receivedAt!: Date;
 }
 
-@ObjectType("CallbackEventEdge")
-export class CallbackEventEdge {
-  @Field(() => CallbackEventObject)
-  node!: CallbackEventObject;
-
-  @Field(() => String)
-  cursor!: string;
-}
-
-@ObjectType("CallbackEventConnection")
-export class CallbackEventConnection {
-  @Field(() => [CallbackEventEdge])
-  edges!: CallbackEventEdge[];
-
-  @Field(() => PageInfoObject)
-  pageInfo!: PageInfoObject;
-}
+export const { Connection: CallbackEventConnection } = connectionTypes("CallbackEvent", CallbackEventObject);
 
 @InputType("CallbackEventFilter", { description: "Every list is optional, at most 50 values; values of a list are ORed." })
 export class CallbackEventFilterInput {

@@ -1,6 +1,6 @@
 import { Directive, Field, ID, InputType, Int, ObjectType, registerEnumType } from "type-graphql";
 import { DecimalScalar } from "../graphql/scalars.js";
-import { PageInfoObject } from "../graphql/page-info.js";
+import { connectionTypes } from "../graphql/connection.js";
 import { WalletStatus, WalletType } from "./wallet-enums.js";
 
 registerEnumType(WalletStatus, {
@@ -58,23 +58,7 @@ export class WalletObject {
   createdAt!: Date;
 }
 
-@ObjectType("WalletEdge")
-export class WalletEdge {
-  @Field(() => WalletObject)
-  node!: WalletObject;
-
-  @Field(() => String)
-  cursor!: string;
-}
-
-@ObjectType("WalletConnection")
-export class WalletConnection {
-  @Field(() => [WalletEdge])
-  edges!: WalletEdge[];
-
-  @Field(() => PageInfoObject)
-  pageInfo!: PageInfoObject;
-}
+export const { Connection: WalletConnection } = connectionTypes("Wallet", WalletObject);
 
 @InputType("WalletFilter", { description: "Every list is optional, at most 50 values; values of a list are ORed." })
 export class WalletFilterInput {

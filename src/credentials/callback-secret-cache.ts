@@ -1,7 +1,6 @@
 import type { EntityManager } from "@mikro-orm/core";
 import type { Clock } from "../clock.js";
-import { CallbackSecret } from "./callback-secret.entity.js";
-import { verifyingCallbackSecrets } from "./callback-secret.service.js";
+import { verifyingCallbackSecretsUntil } from "./callback-secret.service.js";
 import type { SecretBox } from "./secret-box.js";
 
 /** How long another instance's regeneration may go unseen here. */
@@ -29,14 +28,9 @@ export class CallbackSecretCache {
     const now = this.clock.now();
     const cached = this.entries.get(accountId);
     if (cached && cached.validUntil > now) return cached.secrets;
-    const secrets = await verifyingCallbackSecrets(em, this.box, accountId, new Date(now));
-    const expiries = await em.find(
-      CallbackSecret,
-      { account: accountId, expiresAt: { $gt: new Date(now) } },
-      { fields: ["expiresAt"] },
-    );
-    const nextExpiry = Math.min(...expiries.map((secret) => secret.expiresAt!.getTime()));
-    this.entries.set(accountId, { secrets, validUntil: Math.min(now + CALLBACK_SECRET_CACHE_MS, nextExpiry) });
+    const { secrets, nextExpiry } = await verifyingCallbackSecretsUntil(em, this.box, accountId, new Date(now));
+    const validUntil = Math.min(now + CALLBACK_SECRET_CACHE_MS, nextExpiry?.getTime() ?? Infinity);
+    this.entries.set(accountId, { secrets, validUntil });
     return secrets;
   }
 

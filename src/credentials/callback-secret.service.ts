@@ -23,12 +23,17 @@ function associatedData(accountId: string, secretId: string): string {
   return `account:${accountId}:callback-secret:${secretId}`;
 }
 
-async function statusAt(em: EntityManager, accountId: string, now: Date): Promise<CallbackSecretStatus> {
-  const secrets = await em.find(
+/** The account's secrets that verify callbacks at `now`, newest first: the current one and any unexpired previous one. */
+function liveSecrets(em: EntityManager, accountId: string, now: Date): Promise<CallbackSecret[]> {
+  return em.find(
     CallbackSecret,
     { account: accountId, $or: [{ expiresAt: null }, { expiresAt: { $gt: now } }] },
     { orderBy: { createdAt: "desc" } },
   );
+}
+
+async function statusAt(em: EntityManager, accountId: string, now: Date): Promise<CallbackSecretStatus> {
+  const secrets = await liveSecrets(em, accountId, now);
   const current = secrets.find((secret) => secret.expiresAt === null) ?? null;
   const previous = secrets.find((secret) => secret.expiresAt !== null) ?? null;
   return {
@@ -92,6 +97,24 @@ export function regenerateCallbackSecret(
   );
 }
 
+/**
+ * The secrets that verify an account's callbacks at `now` (decrypted), and when the first of them expires
+ * (null when none does): until then the list stays right unless a regeneration happens.
+ */
+export async function verifyingCallbackSecretsUntil(
+  em: EntityManager,
+  box: SecretBox,
+  accountId: string,
+  now: Date,
+): Promise<{ secrets: string[]; nextExpiry: Date | null }> {
+  const rows = await liveSecrets(em, accountId, now);
+  const expiries = rows.flatMap((secret) => (secret.expiresAt ? [secret.expiresAt.getTime()] : []));
+  return {
+    secrets: rows.map((secret) => box.decrypt(secret.sealed, associatedData(accountId, secret.id))),
+    nextExpiry: expiries.length === 0 ? null : new Date(Math.min(...expiries)),
+  };
+}
+
 /** The secrets that verify an account's callbacks at `now`: the current one and any previous one still valid. */
 export async function verifyingCallbackSecrets(
   em: EntityManager,
@@ -99,10 +122,5 @@ export async function verifyingCallbackSecrets(
   accountId: string,
   now: Date,
 ): Promise<string[]> {
-  const secrets = await em.find(
-    CallbackSecret,
-    { account: accountId, $or: [{ expiresAt: null }, { expiresAt: { $gt: now } }] },
-    { orderBy: { createdAt: "desc" } },
-  );
-  return secrets.map((secret) => box.decrypt(secret.sealed, associatedData(accountId, secret.id)));
+  return (await verifyingCallbackSecretsUntil(em, box, accountId, now)).secrets;
 }

@@ -16,9 +16,11 @@ import type { AddressInfo } from "node:net";
 import { WebSocketServer } from "ws";
 import { authenticate } from "./auth/authenticate.js";
 import { WalletAccounts } from "./callbacks/callback-ingress.js";
-import { callbackRouter } from "./callbacks/callback-route.js";
+import { callbackHandler, isCallbackRequest } from "./callbacks/callback-route.js";
 import { EVENTS_CHANNEL, EventFeed } from "./callbacks/event-feed.js";
 import { EventWriter } from "./callbacks/event-writer.js";
+import { PostgresEventBatchStore } from "./callbacks/postgres-event-batch-store.js";
+import { SqliteEventBatchStore } from "./callbacks/sqlite-event-batch-store.js";
 import { createTokenService, type TokenService } from "./auth/tokens.js";
 import type { Config } from "./config.js";
 import { systemClock, type Clock } from "./clock.js";
@@ -28,7 +30,7 @@ import { SECURITY_MUTATIONS } from "./credentials/credentials.resolver.js";
 import { deriveKeys, loadMasterKey } from "./credentials/keys.js";
 import { tokenRouter } from "./credentials/token-route.js";
 import { seedDemoData, type DemoSeedResult } from "./db/demo-seed.js";
-import { openDatabase, type Database } from "./db/orm.js";
+import { openDatabase, sqlitePath, type Database } from "./db/orm.js";
 import { createContext, type GraphQLContext } from "./graphql/context.js";
 import { createErrorFormatter } from "./graphql/error-mapping.js";
 import {
@@ -95,7 +97,11 @@ export async function startService(config: Config, options: ServiceOptions = {})
       databaseUrl: config.databaseUrl,
       pollMs: config.subscriptions.pollMs,
     }),
-    events: new EventWriter(() => db.orm.em.fork(), config.databaseUrl ? EVENTS_CHANNEL : null),
+    events: new EventWriter(
+      db.dialect === "postgresql"
+        ? new PostgresEventBatchStore(() => db.orm.em.fork(), EVENTS_CHANNEL)
+        : new SqliteEventBatchStore(sqlitePath(config), (sql) => db.statementRun(sql)),
+    ),
     callbackSecrets: new CallbackSecretCache(keys.box, clock),
   };
   try {
@@ -139,7 +145,24 @@ async function serve(runtime: Runtime, deps: { metrics: Metrics; db: Database })
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", false);
-  const httpServer = http.createServer(app);
+  const ingress = callbackHandler(
+    {
+      em: () => db.orm.em.fork(),
+      clock: runtime.clock,
+      secrets: runtime.callbackSecrets,
+      feed: runtime.feed,
+      writer: runtime.events,
+      wallets: new WalletAccounts(),
+      logger,
+      derivation: config.callbacks.keyDerivation,
+    },
+    (status, outcome) => {
+      metrics.callbacks.inc({ outcome });
+      metrics.httpRequests.inc({ route: "/callbacks", status: String(status) });
+    },
+    logger,
+  );
+  const httpServer = http.createServer((req, res) => (isCallbackRequest(req) ? ingress(req, res) : app(req, res)));
 
   const guard = new SocketGuard(runtime, () => db.orm.em.fork(), logger);
   guard.start(config.subscriptions.accessCheckMs);
@@ -205,22 +228,6 @@ async function serve(runtime: Runtime, deps: { metrics: Metrics; db: Database })
   });
   app.use(tokenRouter(runtime, () => db.orm.em.fork()));
   app.use(
-    callbackRouter(
-      {
-        em: () => db.orm.em.fork(),
-        clock: runtime.clock,
-        secrets: runtime.callbackSecrets,
-        feed: runtime.feed,
-        writer: runtime.events,
-        wallets: new WalletAccounts(),
-        logger,
-        derivation: config.callbacks.keyDerivation,
-      },
-      metrics.callbacks,
-      logger,
-    ),
-  );
-  app.use(
     "/graphql",
     express.json({ limit: GRAPHQL_BODY_LIMIT }),
     expressMiddleware(apollo, {
@@ -264,6 +271,7 @@ async function serve(runtime: Runtime, deps: { metrics: Metrics; db: Database })
       closing ??= (async () => {
         guard.stop();
         await runtime.feed.close();
+        await runtime.events.close();
         await apollo.stop();
         await db.close();
       })();

@@ -1,3 +1,4 @@
+import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Account } from "../src/access/account.entity.js";
 import { callbackSignature } from "../src/callbacks/callback-signature.js";
@@ -83,6 +84,26 @@ describe("ingress: a signed callback is stored and pushed", () => {
     subscriber.dispose();
   });
 
+  it("takes a compressed body, a trailing slash and a query string, and leaves other methods to the rest of the service", async () => {
+    const before = (await storedEvents()).length;
+    for (const [encoding, compress] of [["gzip", gzipSync], ["deflate", deflateSync], ["br", brotliCompressSync]] as const) {
+      const response = await fetch(`${server.url}/callbacks`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "content-encoding": encoding },
+        body: compress(Buffer.from(JSON.stringify(depositCallback(secret)))),
+      });
+      expect(response.status, encoding).toBe(200);
+    }
+    const slashAndQuery = await fetch(`${server.url}/callbacks/?source=platform`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(depositCallback(secret)),
+    });
+    expect(slashAndQuery.status).toBe(200);
+    expect(await storedEvents()).toHaveLength(before + 4);
+    expect((await fetch(`${server.url}/callbacks`)).status).toBe(404);
+  });
+
   it("refuses a callback signed with the previous secret once it was regenerated", async () => {
     const old = secret;
     secret = await regenerateCallbackSecret(server);
@@ -144,6 +165,9 @@ describe("ingress refusals: the right answer, nothing stored, nothing published"
     { name: "a body over 256 KiB", body: () => JSON.stringify({ pad: "x".repeat(300 * 1024) }), status: 413, text: /exceeds/ },
     { name: "a form content type", body: () => depositCallback(secret), headers: { "content-type": "application/x-www-form-urlencoded" }, status: 415, text: /application\/json/ },
     { name: "no content type", body: () => depositCallback(secret), headers: {}, status: 415, text: /application\/json/ },
+    { name: "an unknown content encoding", body: () => depositCallback(secret), headers: { "content-type": "application/json", "content-encoding": "compress" }, status: 415, text: /content encoding/ },
+    { name: "a gzip body that is not gzip", body: () => depositCallback(secret), headers: { "content-type": "application/json", "content-encoding": "gzip" }, status: 400, text: /could not be read/ },
+    { name: "a gzip body over 256 KiB once inflated", body: () => gzipSync(JSON.stringify({ pad: "x".repeat(300 * 1024) })), headers: { "content-type": "application/json", "content-encoding": "gzip" }, status: 413, text: /exceeds/ },
   ];
 
   it("answers each as documented, stores and publishes none of them, and keeps serving", async () => {

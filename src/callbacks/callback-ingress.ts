@@ -38,10 +38,11 @@ const MAX_REMEMBERED_WALLETS = 100_000;
 export class WalletAccounts {
   private readonly known = new Map<string, string>();
 
-  async accountOf(em: EntityManager, walletId: string): Promise<string | null> {
+  /** `em` is called only when the wallet is read from the database. */
+  async accountOf(em: () => EntityManager, walletId: string): Promise<string | null> {
     const known = this.known.get(walletId);
     if (known) return known;
-    const wallet = await em.findOne(Wallet, { id: walletId }, { fields: ["account"] });
+    const wallet = await em().findOne(Wallet, { id: walletId }, { fields: ["account"] });
     if (!wallet) return null;
     if (this.known.size >= MAX_REMEMBERED_WALLETS) this.known.clear();
     this.known.set(walletId, wallet.account.id);
@@ -88,7 +89,9 @@ export async function ingestCallback(deps: IngressDependencies, body: string): P
     throw error;
   }
 
-  const em = deps.em();
+  // An entity manager is forked only if a read is needed (the wallet and the secrets are usually remembered).
+  let forked: EntityManager | undefined;
+  const em = () => (forked ??= deps.em());
   const accountId = await deps.wallets.accountOf(em, callback.walletId);
   if (!accountId) return { outcome: "unauthorized" };
   const now = new Date(deps.clock.now());

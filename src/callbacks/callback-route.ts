@@ -1,58 +1,124 @@
-import express, { type ErrorRequestHandler, type Router } from "express";
-import type { Counter } from "prom-client";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Readable } from "node:stream";
+import zlib from "node:zlib";
 import type { Logger } from "../logger.js";
 import { ingestCallback, type IngressDependencies } from "./callback-ingress.js";
 
-/** Largest callback body accepted. */
+/** Largest callback body accepted (after decompression). */
 export const MAX_CALLBACK_BYTES = 256 * 1024;
 /** One answer for a bad signature and an unknown wallet, so wallet ids cannot be probed. */
 export const UNAUTHORIZED_CALLBACK = "The callback signature is not valid";
 
+const JSON_CONTENT_TYPE = /^application\/(?:json|vnd\.api\+json)\s*(?:;|$)/i;
+const DECODERS: Record<string, (() => zlib.Gzip | zlib.Inflate | zlib.BrotliDecompress) | null> = {
+  identity: null,
+  gzip: () => zlib.createGunzip(),
+  deflate: () => zlib.createInflate(),
+  br: () => zlib.createBrotliDecompress(),
+};
+
+/** Counts each answer: by outcome, and as an HTTP request of the `/callbacks` route. */
+export type CallbackAnswered = (status: number, outcome: string) => void;
+
+/** Whether a request is for the callback ingress (`POST /callbacks`, a trailing slash and a query allowed). */
+export function isCallbackRequest(req: Pick<IncomingMessage, "method" | "url">): boolean {
+  if (req.method !== "POST" || !req.url) return false;
+  const end = req.url.indexOf("?");
+  const path = end === -1 ? req.url : req.url.slice(0, end);
+  return path === "/callbacks" || path === "/callbacks/";
+}
+
 /**
  * `POST /callbacks`: the platform's deposit and payout callbacks. 200 with an empty body once the event is
  * durably stored (or was stored before); 400 naming a malformed field; 401 for a bad signature or an unknown
- * wallet; 413 over 256 KiB; 415 for another content type; 503 when the service cannot store it now, so that the
- * platform retries. Nothing is stored or published for a refused callback.
+ * wallet; 413 over 256 KiB; 415 for another content type or an unknown content encoding; 503 when the service
+ * cannot store it now, so that the platform retries. Nothing is stored or published for a refused callback.
+ *
+ * It is served on the HTTP server directly, ahead of the rest of the application: this is the path the platform
+ * loads, and it needs nothing of the web framework.
  */
-export function callbackRouter(deps: IngressDependencies, counter: Counter<"outcome">, logger: Logger): Router {
-  const router = express.Router();
-  const answer = (res: express.Response, status: number, outcome: string, message?: string) => {
-    counter.inc({ outcome });
-    if (message === undefined) res.status(status).end();
-    else res.status(status).json({ errors: [{ status: String(status), detail: message }] });
+export function callbackHandler(
+  deps: IngressDependencies,
+  answered: CallbackAnswered,
+  logger: Logger,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const answer = (res: ServerResponse, status: number, outcome: string, message?: string, headers: Record<string, string> = {}) => {
+    answered(status, outcome);
+    if (res.headersSent || res.destroyed) return;
+    if (message === undefined) {
+      res.writeHead(status, { ...headers, "content-length": "0" }).end();
+      return;
+    }
+    const body = JSON.stringify({ errors: [{ status: String(status), detail: message }] });
+    res
+      .writeHead(status, { ...headers, "content-type": "application/json; charset=utf-8", "content-length": String(Buffer.byteLength(body)) })
+      .end(body);
   };
+  // The rest of a refused body is not read: the connection cannot be reused.
+  const refuse = (res: ServerResponse, status: number, outcome: string, message: string) =>
+    answer(res, status, outcome, message, { connection: "close" });
 
-  router.post(
-    "/callbacks",
-    (req, res, next) => {
-      if (!req.is(["application/json", "application/vnd.api+json"])) {
-        answer(res, 415, "unsupported_media_type", "Send application/json");
+  return (req, res) => {
+    if (!JSON_CONTENT_TYPE.test(req.headers["content-type"] ?? "")) {
+      refuse(res, 415, "unsupported_media_type", "Send application/json");
+      return;
+    }
+    const encoding = (req.headers["content-encoding"] ?? "identity").trim().toLowerCase();
+    if (!(encoding in DECODERS)) {
+      refuse(res, 415, "unsupported_media_type", `Unsupported content encoding ${JSON.stringify(encoding)}`);
+      return;
+    }
+    const declared = Number(req.headers["content-length"]);
+    if (encoding === "identity" && declared > MAX_CALLBACK_BYTES) {
+      refuse(res, 413, "too_large", `The body exceeds ${MAX_CALLBACK_BYTES} bytes`);
+      return;
+    }
+
+    const decoder = DECODERS[encoding]?.();
+    const source: Readable = decoder ? req.pipe(decoder) : req;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const stop = () => {
+      done = true;
+      if (decoder) {
+        req.unpipe(decoder);
+        decoder.destroy();
+      }
+      req.pause();
+    };
+    source.on("data", (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > MAX_CALLBACK_BYTES) {
+        stop();
+        refuse(res, 413, "too_large", `The body exceeds ${MAX_CALLBACK_BYTES} bytes`);
         return;
       }
-      next();
-    },
-    express.raw({ type: () => true, limit: MAX_CALLBACK_BYTES }),
-    async (req, res) => {
-      const body = Buffer.isBuffer(req.body) ? req.body.toString("utf8") : "";
-      try {
-        const result = await ingestCallback(deps, body);
-        if (result.outcome === "accepted" || result.outcome === "duplicate") answer(res, 200, result.outcome);
-        else if (result.outcome === "malformed") answer(res, 400, "malformed", `Missing or invalid ${result.field}`);
-        else answer(res, 401, "unauthorized", UNAUTHORIZED_CALLBACK);
-      } catch (error) {
-        logger.error({ err: error }, "could not store a callback; answered 503 so that the sender retries");
-        res.set("retry-after", "5");
-        answer(res, 503, "unavailable", "The callback could not be stored now; retry later");
-      }
-    },
-  );
-
-  const bodyErrors: ErrorRequestHandler = (error, _req, res, next) => {
-    const status = (error as { status?: number }).status;
-    if (status === 413) answer(res, 413, "too_large", `The body exceeds ${MAX_CALLBACK_BYTES} bytes`);
-    else if (status !== undefined && status >= 400 && status < 500) answer(res, 400, "malformed", "The body could not be read");
-    else next(error);
+      chunks.push(chunk);
+    });
+    const unreadable = () => {
+      if (done) return;
+      stop();
+      refuse(res, 400, "malformed", "The body could not be read");
+    };
+    req.on("error", unreadable);
+    decoder?.on("error", unreadable);
+    source.on("end", () => {
+      if (done) return;
+      done = true;
+      const body = chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks, size).toString("utf8");
+      ingestCallback(deps, body).then(
+        (result) => {
+          if (result.outcome === "accepted" || result.outcome === "duplicate") answer(res, 200, result.outcome);
+          else if (result.outcome === "malformed") answer(res, 400, "malformed", `Missing or invalid ${result.field}`);
+          else answer(res, 401, "unauthorized", UNAUTHORIZED_CALLBACK);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, "could not store a callback; answered 503 so that the sender retries");
+          answer(res, 503, "unavailable", "The callback could not be stored now; retry later", { "retry-after": "5" });
+        },
+      );
+    });
   };
-  router.use("/callbacks", bodyErrors);
-  return router;
 }

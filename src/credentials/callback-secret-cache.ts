@@ -24,11 +24,12 @@ export class CallbackSecretCache {
     private readonly clock: Clock,
   ) {}
 
-  async verifying(em: EntityManager, accountId: string): Promise<string[]> {
+  /** `em` is called only when the secrets are read from the database. */
+  async verifying(em: () => EntityManager, accountId: string): Promise<string[]> {
     const now = this.clock.now();
     const cached = this.entries.get(accountId);
     if (cached && cached.validUntil > now) return cached.secrets;
-    const { secrets, nextExpiry } = await verifyingCallbackSecretsUntil(em, this.box, accountId, new Date(now));
+    const { secrets, nextExpiry } = await verifyingCallbackSecretsUntil(em(), this.box, accountId, new Date(now));
     const validUntil = Math.min(now + CALLBACK_SECRET_CACHE_MS, nextExpiry?.getTime() ?? Infinity);
     this.entries.set(accountId, { secrets, validUntil });
     return secrets;

@@ -3,10 +3,12 @@ import { LibSqlDriver } from "@mikro-orm/libsql";
 import { Migrator } from "@mikro-orm/migrations";
 import { PostgreSqlDriver } from "@mikro-orm/postgresql";
 import type { Knex } from "@mikro-orm/knex";
+import type LibSql from "libsql";
 import path from "node:path";
 import type { Config } from "../config.js";
 import { entities } from "./entities.js";
 import { migrationsFor, type Dialect } from "./migrations/index.js";
+import { configureSqliteConnection } from "./sqlite-connection.js";
 
 /** An open database: the ORM, which dialect it speaks, and a hook on every SQL statement sent. */
 export interface Database {
@@ -14,11 +16,26 @@ export interface Database {
   dialect: Dialect;
   /** Registers a listener called once per SQL statement (used for metrics and statement-count tests). */
   onStatement(listener: (sql: string) => void): void;
+  /** Reports a statement run on another connection to this database (the event log's writer) to the listeners. */
+  statementRun(sql: string): void;
   /** Runs the pending migrations of this dialect (the schema never comes from anything else); names those run. */
   migrate(): Promise<string[]>;
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
+}
+
+type SqliteConnection = Pick<LibSql.Database, "exec" | "prepare">;
+
+/**
+ * Makes the connection's transactions take the write lock when they begin. The ORM begins with a plain (deferred)
+ * BEGIN: such a transaction that reads and then writes fails at once with SQLITE_BUSY_SNAPSHOT when another
+ * connection (the event log's writer, the CLI) committed in between, while an IMMEDIATE one waits for the lock
+ * (busy timeout) and then sees the latest data. The pool holds one connection, as the driver is synchronous.
+ */
+function beginImmediately(connection: SqliteConnection): void {
+  const prepare = connection.prepare.bind(connection);
+  connection.prepare = ((sql: string) => prepare(/^begin;?$/i.test(sql.trim()) ? "begin immediate" : sql)) as typeof connection.prepare;
 }
 
 /** The SQLite file of the embedded default. */
@@ -52,7 +69,26 @@ function ormOptions(config: Pick<Config, "databaseUrl" | "dataDir">): { dialect:
       options: { ...common, driver: PostgreSqlDriver, clientUrl: config.databaseUrl, pool: { min: 0, max: 10 } },
     };
   }
-  return { dialect, options: { ...common, driver: LibSqlDriver, dbName: sqlitePath(config) } };
+  return {
+    dialect,
+    options: {
+      ...common,
+      driver: LibSqlDriver,
+      dbName: sqlitePath(config),
+      // The pool replaces its connection every few seconds; each new one needs the settings and the shim.
+      pool: {
+        afterCreate(connection: SqliteConnection, done: (error: Error | null, connection: SqliteConnection) => void) {
+          try {
+            configureSqliteConnection(connection);
+            beginImmediately(connection);
+            done(null, connection);
+          } catch (error) {
+            done(error as Error, connection);
+          }
+        },
+      },
+    },
+  };
 }
 
 /** Opens the configured database (SQLite by default, PostgreSQL when `DATABASE_URL` says so). */
@@ -60,19 +96,18 @@ export async function openDatabase(config: Pick<Config, "databaseUrl" | "dataDir
   const { dialect, options } = ormOptions(config);
   const orm = await MikroORM.init(options);
   const knex = (orm.em.getConnection() as unknown as { getKnex(): Knex }).getKnex();
-  if (dialect === "sqlite") {
-    // One connection: the driver is synchronous, so more would not overlap, and a read transaction that later
-    // writes could fail at once against another connection's commit. WAL keeps other processes' readers (the
-    // CLI) from blocking; FULL sync keeps a committed transaction across a power loss.
-    await knex.raw("pragma journal_mode = WAL");
-    await knex.raw("pragma synchronous = FULL");
-    await knex.raw("pragma busy_timeout = 5000");
-  }
+  const listeners: ((sql: string) => void)[] = [];
+  knex.on("query", (query: { sql: string }) => {
+    for (const listener of listeners) listener(query.sql);
+  });
   return {
     orm,
     dialect,
     onStatement(listener) {
-      knex.on("query", (query: { sql: string }) => listener(query.sql));
+      listeners.push(listener);
+    },
+    statementRun(sql) {
+      for (const listener of listeners) listener(sql);
     },
     async migrate() {
       return (await orm.getMigrator().up()).map((migration) => migration.name);

@@ -49,7 +49,7 @@ export async function postCallback(
   const response = await fetch(`${url}/callbacks`, {
     method: "POST",
     headers,
-    body: typeof body === "string" ? body : JSON.stringify(body),
+    body: typeof body === "string" ? body : body instanceof Uint8Array ? new Uint8Array(body) : JSON.stringify(body),
   });
   return { status: response.status, text: await response.text() };
 }

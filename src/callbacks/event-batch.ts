@@ -1,0 +1,191 @@
+import { createHash, randomBytes } from "node:crypto";
+import type { Dialect } from "../db/migrations/index.js";
+import type { ParsedCallback } from "./callback-payload.js";
+
+/** One verified callback to store. */
+export interface EventInput {
+  accountId: string;
+  walletId: string;
+  callback: ParsedCallback;
+  /** The body as received, kept for audit. */
+  payload: string;
+  receivedAt: Date;
+}
+
+export type WriteResult =
+  | { stored: true; accountId: string; sequence: number }
+  /** Already stored: a replay or a resend. `sameTransfer` is false when only the signed fields matched. */
+  | { stored: false; sameTransfer: boolean };
+
+function sha256(...parts: string[]): string {
+  const hash = createHash("sha256");
+  for (const part of parts) hash.update(part).update("\u0000");
+  return hash.digest("hex");
+}
+
+/** Idempotency keys: the signed fields (time included), and the transfer with its status. */
+export function idempotencyKeys(input: Pick<EventInput, "accountId" | "callback">): { signedKey: string; transferKey: string } {
+  const { accountId, callback } = input;
+  const { status, amount, trackingId, time } = callback.signedFields;
+  return {
+    signedKey: sha256(accountId, status, amount, trackingId, time),
+    transferKey: sha256(accountId, callback.kind, callback.transferId, String(callback.transferStatus)),
+  };
+}
+
+const COLUMNS = [
+  "id", "account_id", "sequence", "wallet_id", "kind", "operation_id", "tracking_id", "transfer_id", "transfer_status",
+  "amount", "commission", "fee", "currency", "txid", "signed_at", "received_at", "signed_key", "transfer_key", "payload",
+] as const;
+
+/** A row of `callback_event`, keyed by column. */
+export type EventRow = Record<(typeof COLUMNS)[number], string | number | null>;
+
+/**
+ * The statements of a batch. On PostgreSQL they are the same few whatever its size (rows and key lists travel as
+ * one JSON parameter), so a batch costs a fixed number of round trips.
+ * Creating an account's counter row and locking it is one upsert (the no-op update still takes the row lock).
+ */
+export const BATCH_STATEMENTS: Record<Dialect, { lockSequence: string; storedKeys: string; insert: string; advanceSequence: string }> = {
+  sqlite: {
+    lockSequence:
+      "insert into event_sequence (account_id, value) values (?, 0) " +
+      "on conflict (account_id) do update set value = event_sequence.value returning value",
+    storedKeys:
+      "select signed_key, transfer_key from callback_event where signed_key in (select value from json_each(?)) " +
+      "union all select signed_key, transfer_key from callback_event where transfer_key in (select value from json_each(?))",
+    // One prepared statement per row: in-process, that is cheaper than unpacking JSON.
+    insert: `insert into callback_event (${COLUMNS.join(", ")}) values (${COLUMNS.map(() => "?").join(", ")})`,
+    advanceSequence: "update event_sequence set value = ? where account_id = ?",
+  },
+  postgresql: {
+    lockSequence:
+      "insert into event_sequence (account_id, value) values (?, 0) " +
+      "on conflict (account_id) do update set value = event_sequence.value returning value",
+    storedKeys:
+      "select signed_key, transfer_key from callback_event where signed_key in (select json_array_elements_text(?::json)) " +
+      "union all select signed_key, transfer_key from callback_event where transfer_key in (select json_array_elements_text(?::json))",
+    insert:
+      `insert into callback_event (${COLUMNS.join(", ")}) ` +
+      `select ${COLUMNS.join(", ")} from json_populate_recordset(null::callback_event, ?::json)`,
+    advanceSequence: "update event_sequence set value = ? where account_id = ?",
+  },
+};
+
+/**
+ * A time-ordered UUID (version 7, RFC 9562): the event log's primary key index then grows at its end instead of
+ * at random pages, so a commit writes fewer pages.
+ */
+export function timeOrderedId(now: number): string {
+  const bytes = randomBytes(16);
+  bytes.writeUIntBE(now, 0, 6);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x70;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = bytes.toString("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** A callback made ready to store: its keys, and its row but for the sequence number (given in the transaction). */
+export interface PreparedEvent {
+  accountId: string;
+  signedKey: string;
+  transferKey: string;
+  row: Omit<EventRow, "sequence">;
+}
+
+/** Everything about storing a callback that needs no database; `dateValue` is the dialect's form of a date. */
+export function prepareEvent(input: EventInput, dateValue: (date: Date) => string | number): PreparedEvent {
+  const { accountId, callback } = input;
+  const { signedKey, transferKey } = idempotencyKeys(input);
+  return {
+    accountId,
+    signedKey,
+    transferKey,
+    row: {
+      id: timeOrderedId(input.receivedAt.getTime()),
+      account_id: accountId,
+      wallet_id: input.walletId,
+      kind: callback.kind,
+      operation_id: callback.operationId,
+      tracking_id: callback.trackingId,
+      transfer_id: callback.transferId,
+      transfer_status: callback.transferStatus,
+      amount: callback.amount,
+      commission: callback.commission,
+      fee: callback.fee,
+      currency: callback.currency,
+      txid: callback.txid,
+      signed_at: callback.signedFields.time,
+      received_at: dateValue(input.receivedAt),
+      signed_key: signedKey,
+      transfer_key: transferKey,
+      payload: input.payload,
+    },
+  };
+}
+
+/** What a storing transaction runs, one implementation per driver. Statements use `?` placeholders. */
+export interface BatchTransaction {
+  all<T>(sql: string, params: unknown[]): Promise<T[]> | T[];
+  run(sql: string, params: unknown[]): Promise<unknown> | unknown;
+}
+
+/**
+ * Stores one batch inside an open transaction: per account (in a fixed order, so that writers never deadlock),
+ * lock the sequence counter; read which of the batch's idempotency keys are stored already; insert the new events;
+ * advance the counters. Locking the counter orders an account's commits across writers (instances), so events
+ * become visible in sequence order, and since the keys include the account, no other writer can store one of them
+ * between the read and the insert. A duplicate (same signed fields, or same transfer and status, stored before or
+ * earlier in the batch) is answered as such and takes no sequence number.
+ *
+ * `onAdvanced` runs in the transaction for each account whose counter moved (PostgreSQL notifies other
+ * instances there, so the notification goes out exactly when the events become visible).
+ */
+export async function storeBatch(
+  tx: BatchTransaction,
+  dialect: Dialect,
+  events: readonly PreparedEvent[],
+  onAdvanced?: (accountId: string, sequence: number) => Promise<unknown> | unknown,
+): Promise<WriteResult[]> {
+  const sql = BATCH_STATEMENTS[dialect];
+  const accounts = [...new Set(events.map((event) => event.accountId))].sort();
+  const start = new Map<string, number>();
+  for (const accountId of accounts) {
+    const [counter] = await tx.all<{ value: number }>(sql.lockSequence, [accountId]);
+    start.set(accountId, Number(counter!.value));
+  }
+  const stored = await tx.all<{ signed_key: string; transfer_key: string }>(sql.storedKeys, [
+    JSON.stringify(events.map((event) => event.signedKey)),
+    JSON.stringify(events.map((event) => event.transferKey)),
+  ]);
+  const signedKeys = new Set(stored.map((row) => row.signed_key));
+  const transferKeys = new Set(stored.map((row) => row.transfer_key));
+
+  const next = new Map(start);
+  const rows: EventRow[] = [];
+  const results = events.map(({ accountId, signedKey, transferKey, row }): WriteResult => {
+    if (signedKeys.has(signedKey) || transferKeys.has(transferKey)) {
+      return { stored: false, sameTransfer: transferKeys.has(transferKey) };
+    }
+    signedKeys.add(signedKey);
+    transferKeys.add(transferKey);
+    const sequence = next.get(accountId)! + 1;
+    next.set(accountId, sequence);
+    rows.push({ ...row, sequence });
+    return { stored: true, accountId, sequence };
+  });
+  if (rows.length === 0) return results;
+
+  if (dialect === "sqlite") {
+    for (const row of rows) await tx.run(sql.insert, COLUMNS.map((column) => row[column]));
+  } else {
+    await tx.run(sql.insert, [JSON.stringify(rows)]);
+  }
+  for (const accountId of accounts) {
+    const sequence = next.get(accountId)!;
+    if (sequence === start.get(accountId)) continue;
+    await tx.run(sql.advanceSequence, [sequence, accountId]);
+    await onAdvanced?.(accountId, sequence);
+  }
+  return results;
+}

@@ -1,0 +1,96 @@
+import type { Knex } from "@mikro-orm/knex";
+import type { SqlEntityManager } from "@mikro-orm/knex";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Account } from "../src/access/account.entity.js";
+import { CallbackEvent } from "../src/callbacks/callback-event.entity.js";
+import { parseCallback } from "../src/callbacks/callback-payload.js";
+import type { EventInput } from "../src/callbacks/event-batch.js";
+import { SQLITE_BUSY_TIMEOUT_MS } from "../src/db/sqlite-connection.js";
+import { depositCallback, regenerateCallbackSecret } from "./support/callbacks.js";
+import { onPostgres } from "./support/database.js";
+import { DEMO_WALLETS } from "./support/fixtures.js";
+import { startTestServer, type TestServer } from "./support/test-server.js";
+
+let server: TestServer;
+let secret: string;
+let accountId: string;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  secret = await regenerateCallbackSecret(server);
+  accountId = (await server.em().findOneOrFail(Account, { name: "Demo Merchant" })).id;
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+let counter = 0;
+/** A verified callback as the ingress hands it to the writer. */
+function event(walletId: string = DEMO_WALLETS.ETH): EventInput {
+  counter += 1;
+  const body = depositCallback(secret, { trackingId: `writer-${counter}`, transferId: `${900_000 + counter}` });
+  return { accountId, walletId, callback: parseCallback(body), payload: JSON.stringify(body), receivedAt: new Date() };
+}
+
+const stored = (trackingId: string) => server.em().count(CallbackEvent, { trackingId });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("the event log writer", () => {
+  it("numbers a batch's events in order and answers each duplicate in it as such", async () => {
+    const first = event();
+    const resend = { ...first, callback: { ...first.callback, signedFields: { ...first.callback.signedFields, time: "1999999999" } } };
+    const other = event();
+    const results = await Promise.all([first, first, resend, other].map((input) => server.service.runtime.events.write(input)));
+    expect(results[0]).toMatchObject({ stored: true });
+    expect(results[1]).toEqual({ stored: false, sameTransfer: true });
+    expect(results[2]).toEqual({ stored: false, sameTransfer: true });
+    expect(results[3]).toEqual({ stored: true, accountId, sequence: (results[0] as { sequence: number }).sequence + 1 });
+    expect(await stored(first.callback.trackingId)).toBe(1);
+  });
+
+  it("fails a batch the database refuses as a whole, storing none of it, and stores the next one", async () => {
+    const valid = event();
+    // A wallet that does not exist breaks a foreign key: the batch it shares with the valid event fails.
+    const broken = event("no-such-wallet");
+    const results = await Promise.allSettled([valid, broken].map((input) => server.service.runtime.events.write(input)));
+    expect(results.map((result) => result.status)).toEqual(["rejected", "rejected"]);
+    expect(await stored(valid.callback.trackingId)).toBe(0);
+
+    await expect(server.service.runtime.events.write(valid)).resolves.toMatchObject({ stored: true });
+    expect(await stored(valid.callback.trackingId)).toBe(1);
+  });
+});
+
+describe.skipIf(onPostgres)("the embedded database's connections", () => {
+  const knex = () => (server.service.db.orm.em.getConnection() as unknown as { getKnex(): Knex }).getKnex();
+
+  it("gives a connection that replaces another the same settings (regression: the busy timeout was lost)", async () => {
+    const client = knex().client as { acquireConnection(): Promise<{ __created: number }>; releaseConnection(c: unknown): Promise<void> };
+    const first = await client.acquireConnection();
+    // The pool replaces a connection it finds too old when it is next acquired.
+    first.__created = 0;
+    await client.releaseConnection(first);
+    const pragma = async (name: string) => Object.values(((await knex().raw(`pragma ${name}`)) as Record<string, unknown>[])[0]!)[0];
+    expect(await pragma("busy_timeout")).toBe(SQLITE_BUSY_TIMEOUT_MS);
+    expect(await pragma("journal_mode")).toBe("wal");
+    expect(await pragma("synchronous")).toBe(2);
+    expect(await pragma("foreign_keys")).toBe(1);
+    const second = await client.acquireConnection();
+    await client.releaseConnection(second);
+    expect(second).not.toBe(first);
+  });
+
+  it("lets a transaction that reads and then writes commit while events are stored (regression: SQLITE_BUSY_SNAPSHOT)", async () => {
+    const input = event();
+    let writing: Promise<unknown> | undefined;
+    await (server.em() as SqlEntityManager).transactional(async (tx) => {
+      await tx.findOneOrFail(Account, { id: accountId });
+      // The writer commits on its own connection now, unless this transaction holds the write lock.
+      writing = server.service.runtime.events.write(input);
+      await sleep(300);
+      await tx.execute("update account set access_version = access_version where id = ?", [accountId]);
+    });
+    await expect(writing).resolves.toMatchObject({ stored: true });
+    expect(await stored(input.callback.trackingId)).toBe(1);
+  });
+});

@@ -234,7 +234,7 @@ async function serve(runtime: Runtime, deps: { metrics: Metrics; db: Database })
       context: async ({ req }) => {
         const em = db.orm.em.fork();
         const address = clientAddressOf(req);
-        return createContext(em, runtime, await authenticate(runtime, em, req.headers.authorization, address), address);
+        return createContext(() => em, runtime, await authenticate(runtime, em, req.headers.authorization, address), address);
       },
     }),
   );

@@ -1,5 +1,5 @@
 import { Arg, Ctx, FieldResolver, Int, Query, Resolver, Root, Subscription } from "type-graphql";
-import { createLoaders, requireViewer, type GraphQLContext } from "../graphql/context.js";
+import { requireViewer, type GraphQLContext } from "../graphql/context.js";
 import { pageInfoOf } from "../graphql/page-info.js";
 import { DEFAULT_PAGE_SIZE, MAX_CURSOR_LENGTH, MAX_PAGE_SIZE } from "../pagination.js";
 import { WalletObject } from "../wallets/wallet.types.js";
@@ -44,7 +44,7 @@ export class CallbackEventResolver {
       const { filter, after } = args as SubscriptionArgs;
       return new EventSubscription({
         feed: ctx.runtime.feed,
-        em: () => ctx.em.fork(),
+        em: ctx.freshEm,
         viewer,
         filter: validateEventFilter(filter),
         after: sequenceOf(after),
@@ -64,7 +64,7 @@ export class CallbackEventResolver {
     _after: string | null,
   ): CallbackEvent {
     // A subscription lives long: read the event's wallet afresh rather than from a cache as old as the socket.
-    context.loaders = createLoaders(context.em.fork(), context.viewer);
+    context.renewLoaders();
     return event;
   }
 

@@ -12,8 +12,13 @@ import { readEvents } from "./event-store.js";
 const MAX_FILTER_VALUES = 50;
 
 /** The cursor of an event: its account sequence number, opaque to clients. */
+/** Cursors of events already encoded: subscribers at the head share one event object. */
+const cursors = new WeakMap<object, string>();
+
 export function eventCursor(event: Pick<CallbackEvent, "sequence">): string {
-  return encodeCursor(String(event.sequence));
+  let cursor = cursors.get(event);
+  if (cursor === undefined) cursors.set(event, (cursor = encodeCursor(String(event.sequence))));
+  return cursor;
 }
 
 /** The sequence number an `after` cursor stands for. */

@@ -88,26 +88,25 @@ export class EventFeed {
     if (waiting.size === 0) this.waiters.delete(accountId);
   }
 
-  /** Resolves once the account has an event after `after`, or when `signal` aborts. */
-  waitForNews(accountId: string, after: number, signal: AbortSignal): Promise<void> {
-    if ((this.heads.get(accountId) ?? 0) > after || signal.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const waiter: Waiter = {
-        after,
-        resolve: () => {
-          signal.removeEventListener("abort", onAbort);
-          resolve();
-        },
-      };
-      const onAbort = () => {
-        this.waiters.get(accountId)?.delete(waiter);
-        resolve();
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      let set = this.waiters.get(accountId);
-      if (!set) this.waiters.set(accountId, (set = new Set()));
-      set.add(waiter);
-    });
+  /**
+   * `news` resolves once the account has an event after `after`; `cancel` resolves it at once and forgets the
+   * waiter (a subscription that ends).
+   */
+  waitForNews(accountId: string, after: number): { news: Promise<void>; cancel(): void } {
+    if ((this.heads.get(accountId) ?? 0) > after) return { news: Promise.resolve(), cancel: () => {} };
+    let waiter!: Waiter;
+    const news = new Promise<void>((resolve) => (waiter = { after, resolve }));
+    let set = this.waiters.get(accountId);
+    if (!set) this.waiters.set(accountId, (set = new Set()));
+    set.add(waiter);
+    return {
+      news,
+      cancel: () => {
+        const waiting = this.waiters.get(accountId);
+        if (waiting?.delete(waiter) && waiting.size === 0) this.waiters.delete(accountId);
+        waiter.resolve();
+      },
+    };
   }
 
   /**

@@ -30,7 +30,7 @@ export interface EventSubscriptionOptions {
  */
 export class EventSubscription implements AsyncIterableIterator<CallbackEvent> {
   private readonly buffer: CallbackEvent[] = [];
-  private readonly abort = new AbortController();
+  private waiting: ReturnType<EventFeed["waitForNews"]> | null = null;
   private cursor: number | null;
   private visible: Set<string> | "all" | null = null;
   private watchdog: NodeJS.Timeout | null = null;
@@ -43,30 +43,39 @@ export class EventSubscription implements AsyncIterableIterator<CallbackEvent> {
   async next(): Promise<IteratorResult<CallbackEvent>> {
     this.disarm();
     const { feed, viewer, filter } = this.options;
-    if (this.visible === null || this.cursor === null) {
-      const em = this.options.em();
-      this.visible = await visibleWalletIds(em, viewer);
-      this.cursor ??= await headSequence(em, viewer.accountId);
-    }
+    const visible = this.visible ?? (await this.start());
     while (!this.finished) {
       const event = this.buffer.shift();
       if (event) {
         this.arm();
         return { value: event, done: false };
       }
-      const rows = await feed.read(viewer.accountId, this.cursor, BATCH);
+      const rows = await feed.read(viewer.accountId, this.cursor!, BATCH);
       for (const row of rows) {
         this.cursor = row.sequence;
-        if (eventMatches(row, this.visible, filter)) this.buffer.push(row);
+        if (eventMatches(row, visible, filter)) this.buffer.push(row);
       }
-      if (rows.length === 0) await feed.waitForNews(viewer.accountId, this.cursor, this.abort.signal);
+      if (rows.length === 0) {
+        this.waiting = feed.waitForNews(viewer.accountId, this.cursor!);
+        await this.waiting.news;
+        this.waiting = null;
+      }
     }
     return { value: undefined, done: true };
   }
 
+  /** What the subscription may see, and where it starts. Its entity manager is not kept while it waits. */
+  private async start(): Promise<Set<string> | "all"> {
+    const em = this.options.em();
+    const visible = await visibleWalletIds(em, this.options.viewer);
+    this.cursor ??= await headSequence(em, this.options.viewer.accountId);
+    this.visible = visible;
+    return visible;
+  }
+
   async return(): Promise<IteratorResult<CallbackEvent>> {
     this.finished = true;
-    this.abort.abort();
+    this.waiting?.cancel();
     this.disarm();
     this.buffer.length = 0;
     return { value: undefined, done: true };

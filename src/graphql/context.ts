@@ -11,6 +11,11 @@ import { loadVisibleWallets } from "../wallets/wallet.service.js";
 /** What every resolver receives: a request-scoped entity manager, the caller and batched loaders. */
 export interface GraphQLContext {
   em: EntityManager;
+  /**
+   * An entity manager for work that outlives the request (a subscription's reads): over WebSocket a new one per
+   * call, held by nobody once that work is done; over HTTP the request's own.
+   */
+  freshEm: () => EntityManager;
   runtime: Runtime;
   viewer: Viewer | null;
   /** Why there is no viewer, when there is none. */
@@ -21,6 +26,8 @@ export interface GraphQLContext {
   responseHeaders: Map<string, string>;
   /** The WebSocket a subscription runs on; absent over HTTP. */
   connection?: { close(code: number, reason: string): void };
+  /** Forgets the loaders and what they cached: the next use makes new ones (a subscription, at each event). */
+  renewLoaders(): void;
   loaders: {
     /** Visible wallets by id, one SQL statement per request tick. */
     wallets: DataLoader<string, Wallet | null>;
@@ -29,29 +36,52 @@ export interface GraphQLContext {
   };
 }
 
-/** Batched loaders over one entity manager; a subscription makes new ones per event so nothing goes stale. */
-export function createLoaders(em: EntityManager, viewer: Viewer | null): GraphQLContext["loaders"] {
+/**
+ * Batched loaders over one entity manager, forked only when a loader first reads; a subscription makes new ones
+ * per event so nothing goes stale, and an event whose selection needs no read costs no fork.
+ */
+export function createLoaders(em: () => EntityManager, viewer: Viewer | null): GraphQLContext["loaders"] {
+  let forked: EntityManager | undefined;
+  const read = () => (forked ??= em());
   return {
-    wallets: new DataLoader((ids) => (viewer ? loadVisibleWallets(em, viewer, ids) : Promise.resolve(ids.map(() => null)))),
-    users: new DataLoader((ids) => (viewer ? loadVisibleUsers(em, viewer, ids) : Promise.resolve(ids.map(() => null)))),
+    wallets: new DataLoader((ids) => (viewer ? loadVisibleWallets(read(), viewer, ids) : Promise.resolve(ids.map(() => null)))),
+    users: new DataLoader((ids) => (viewer ? loadVisibleUsers(read(), viewer, ids) : Promise.resolve(ids.map(() => null)))),
   };
 }
 
+/**
+ * A request's or subscription's context. Its entity manager and loaders are made when first used: a WebSocket
+ * holds its context as long as it is open, and most subscriptions never need them between events.
+ */
 export function createContext(
-  em: EntityManager,
+  em: () => EntityManager,
   runtime: Runtime,
   auth: { viewer: Viewer | null; error: DomainError | null },
   clientAddress: string,
   connection?: GraphQLContext["connection"],
 ): GraphQLContext {
+  let forked: EntityManager | undefined;
+  let loaders: GraphQLContext["loaders"] | undefined;
+  const fork = () => (forked ??= em());
+  let loaderEm: () => EntityManager = fork;
   return {
-    em,
+    get em() {
+      return fork();
+    },
+    freshEm: em,
     runtime,
     viewer: auth.viewer,
     authError: auth.error,
     clientAddress,
     responseHeaders: new Map(),
-    loaders: createLoaders(em, auth.viewer),
+    get loaders() {
+      return (loaders ??= createLoaders(loaderEm, auth.viewer));
+    },
+    renewLoaders() {
+      loaders = undefined;
+      // Over WebSocket a fresh entity manager, so that nothing read before is reused.
+      loaderEm = em;
+    },
     connection,
   };
 }

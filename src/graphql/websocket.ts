@@ -1,12 +1,23 @@
 import type { EntityManager } from "@mikro-orm/core";
-import { GraphQLError, specifiedRules, validate, type GraphQLFormattedError, type GraphQLSchema, type ValidationRule } from "graphql";
+import {
+  GraphQLError,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+  type ValidationRule,
+} from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import type http from "node:http";
 import type { WebSocket, WebSocketServer } from "ws";
 import type { Viewer } from "../access/viewer.js";
 import { authenticate } from "../auth/authenticate.js";
 import type { Runtime } from "../runtime.js";
-import { createContext } from "./context.js";
+import { createContext, type GraphQLContext } from "./context.js";
+import { DocumentCache } from "./document-cache.js";
+import { sharedSubscribe } from "./shared-subscription.js";
 import type { SocketGuard } from "./socket-guard.js";
 
 type ConnectionExtra = {
@@ -41,13 +52,24 @@ export function serveWebSockets(options: {
   clientAddressOf: (request: http.IncomingMessage) => string;
 }) {
   const { runtime, em } = options;
+  const documents = new DocumentCache();
+  // A cached document was validated against the same schema and rules: its answer does not change.
+  const validated = new WeakMap<DocumentNode, readonly GraphQLError[]>();
   return useServer<Record<string, unknown>, ConnectionExtra>(
     {
       schema: options.schema,
-      validate: (schema, document) =>
-        validate(schema, document, [...specifiedRules, ...options.limits]).map(
-          (error) => new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }),
-        ),
+      subscribe: sharedSubscribe((context) => (context as GraphQLContext).viewer?.userId ?? null),
+      parse: (query) => (typeof query === "string" ? documents.parse(query) : parse(query)),
+      validate: (schema, document) => {
+        let errors = validated.get(document);
+        if (!errors) {
+          errors = validate(schema, document, [...specifiedRules, ...options.limits]).map(
+            (error) => new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }),
+          );
+          validated.set(document, errors);
+        }
+        return [...errors];
+      },
       onConnect: async (ctx) => {
         const { request, socket } = ctx.extra;
         const authorization = authorizationOf(ctx.connectionParams, request);
@@ -68,7 +90,7 @@ export function serveWebSockets(options: {
       onClose: (ctx) => ctx.extra.untrack?.(),
       context: (ctx) => {
         const { viewer, clientAddress, socket } = ctx.extra;
-        return createContext(em(), runtime, { viewer: viewer ?? null, error: null }, clientAddress ?? "unknown", {
+        return createContext(em, runtime, { viewer: viewer ?? null, error: null }, clientAddress ?? "unknown", {
           close: (code, reason) => socket.close(code, reason),
         }) as unknown as Record<string, unknown>;
       },

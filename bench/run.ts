@@ -11,6 +11,8 @@ import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { promisify } from "node:util";
+import { Worker } from "node:worker_threads";
+import http from "node:http";
 import { Account } from "../src/access/account.entity.js";
 import { startService } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
@@ -98,8 +100,9 @@ async function p1(): Promise<void> {
 }
 
 /**
- * Ingress-to-subscriber latencies at a fixed rate, for `count` subscribers. At most 64 callbacks are in flight: a
- * server that cannot keep up gets fewer than asked, and the achieved rate says so.
+ * Ingress-to-subscriber latencies at a fixed rate, for `count` subscribers (in a thread of their own). At most 64
+ * callbacks are in flight, over kept-alive connections: a server that cannot keep up gets fewer than asked, and
+ * the achieved rate says so.
  */
 async function latencies(
   url: string,
@@ -109,55 +112,82 @@ async function latencies(
   seconds: number,
   count: number,
 ): Promise<{ latencies: number[]; achievedRate: number }> {
-  const sentAt = new Map<string, number>();
-  const measured: number[] = [];
-  const subs = await subscribers(url, token, count, EVENT_QUERY, (event) => {
-    const sent = sentAt.get(event.trackingId);
-    if (sent !== undefined) measured.push(performance.now() - sent);
-  });
+  const worker = new Worker(new URL("./latency-subscribers.js", import.meta.url), { workerData: { url, token, count, query: EVENT_QUERY } });
+  const messages: Record<string, unknown>[] = [];
+  worker.on("message", (message) => messages.push(message));
+  const awaitMessage = async (key: string) => {
+    for (;;) {
+      const found = messages.find((message) => key in message);
+      if (found) {
+        messages.splice(messages.indexOf(found), 1);
+        return found;
+      }
+      await sleep(20);
+    }
+  };
+  await awaitMessage("ready");
   await sleep(500);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const post = (body: string) =>
+    new Promise<void>((resolve) => {
+      const request = http.request(`${url}/callbacks`, { method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (response) => {
+        response.resume();
+        response.on("end", resolve);
+      });
+      request.on("error", () => resolve());
+      request.end(body);
+    });
   const total = rate * seconds;
   let inFlight = 0;
   let sent = 0;
+  let delivered = 0;
   const started = performance.now();
   const pending: Promise<unknown>[] = [];
   while (performance.now() - started < seconds * 1000) {
     const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate));
     while (sent < due && inFlight < 64) {
-      const trackingId = `lat-${sent++}`;
-      const body = signedBody(secret, trackingId);
-      sentAt.set(trackingId, performance.now());
+      const sentAt = Math.round((performance.timeOrigin + performance.now()) * 1000);
+      const body = signedBody(secret, `lat-${sentAt}-${sent++}`);
       inFlight += 1;
-      pending.push(
-        fetch(`${url}/callbacks`, { method: "POST", headers: { "content-type": "application/json" }, body })
-          .then((response) => response.arrayBuffer())
-          .catch(() => undefined)
-          .finally(() => (inFlight -= 1)),
-      );
+      delivered += 1;
+      pending.push(post(body).finally(() => (inFlight -= 1)));
     }
     // Catch up on what could not be sent in time rather than bursting it later.
     if (sent < due) sent = due;
-    await sleep(2);
+    await sleep(1);
   }
   await Promise.all(pending);
-  const delivered = sentAt.size;
+  agent.destroy();
   const deadline = performance.now() + 10_000;
-  while (measured.length < delivered * count && performance.now() < deadline) await sleep(50);
-  await subs.close();
+  for (;;) {
+    worker.postMessage({ report: true });
+    const { received } = (await awaitMessage("received")) as { received: number };
+    if (received >= delivered * count || performance.now() > deadline) break;
+    await sleep(100);
+  }
+  worker.postMessage({ close: true });
+  const { latencies: measured } = (await awaitMessage("latencies")) as { latencies: number[] };
+  await worker.terminate();
   return { latencies: measured, achievedRate: delivered / seconds };
 }
 
+/** P2 at the rate the issue asks (1,000/s), and at one these two cores can sustain with 100 subscribers. */
+const P2_RATES = [1000, 100];
+
 async function p2(): Promise<void> {
-  await withService(async (service, token, secret) => {
-    const value = await latencies(service.url, token, secret, 1000, 5, 100);
-    const baseline = await withBaseline(secret, (bare) => latencies(bare.url, token, secret, 1000, 5, 100));
-    figures.push({ id: "P2-rate", label: "callbacks/s achieved of the 1,000/s asked", value: value.achievedRate, baseline: baseline.achievedRate, ratio: value.achievedRate / baseline.achievedRate, target: "1000", unit: "callbacks/s" });
-    for (const p of [50, 99]) {
-      const v = percentile(value.latencies, p);
-      const b = percentile(baseline.latencies, p);
-      figures.push({ id: `P2-p${p}`, label: `ingress -> subscriber latency p${p} (1,000/s, 100 subscribers)`, value: v, baseline: b, ratio: v / b, target: p === 99 ? "<= 20 ms" : "-", unit: "ms" });
-    }
-  });
+  for (const rate of P2_RATES) {
+    await withService(async (service, token, secret) => {
+      const value = await latencies(service.url, token, secret, rate, 5, 100);
+      const baseline = await withBaseline(secret, (bare) => latencies(bare.url, token, secret, rate, 5, 100));
+      const suffix = rate === 1000 ? "" : `@${rate}`;
+      figures.push({ id: `P2-rate${suffix}`, label: `callbacks/s achieved of the ${rate}/s asked`, value: value.achievedRate, baseline: baseline.achievedRate, ratio: value.achievedRate / baseline.achievedRate, target: String(rate), unit: "callbacks/s" });
+      for (const p of [50, 99]) {
+        const v = percentile(value.latencies, p);
+        const b = percentile(baseline.latencies, p);
+        figures.push({ id: `P2-p${p}${suffix}`, label: `ingress -> subscriber latency p${p} (${rate}/s, 100 subscribers)`, value: v, baseline: b, ratio: v / b, target: p === 99 ? "<= 20 ms" : "-", unit: "ms" });
+      }
+    });
+  }
 }
 
 /** Time for one event to reach `count` subscribers, and the server's memory per subscription. */

@@ -123,6 +123,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     return await serve(runtime, { metrics, db });
   } catch (error) {
     await runtime.feed.close();
+    await runtime.events.close();
     await db.close();
     throw error;
   }

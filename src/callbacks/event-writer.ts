@@ -14,6 +14,8 @@ interface Pending {
 
 /** Most callbacks committed in one transaction. */
 const MAX_BATCH = 500;
+/** Batches committing at once: one, so that the next batch gathers everything that arrives meanwhile. */
+const IN_FLIGHT = 1;
 
 /**
  * Stores verified callbacks durably, once each, with group commit: callbacks that arrive while a commit is in
@@ -26,15 +28,12 @@ export class EventWriter {
   private inFlight = 0;
   private scheduled = false;
 
-  constructor(
-    private readonly batches: EventBatchStore,
-    private readonly maxInFlight = 1,
-  ) {}
+  constructor(private readonly batches: EventBatchStore) {}
 
   write(input: EventInput): Promise<WriteResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({ input, resolve, reject });
-      if (!this.scheduled && this.inFlight < this.maxInFlight) {
+      if (!this.scheduled && this.inFlight < IN_FLIGHT) {
         this.scheduled = true;
         // Start on the next turn of the event loop, so that callbacks read in this turn share the commit.
         setImmediate(() => {
@@ -52,20 +51,25 @@ export class EventWriter {
   }
 
   private dispatch(): void {
-    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
+    while (this.inFlight < IN_FLIGHT && this.queue.length > 0) {
       const batch = this.queue.splice(0, MAX_BATCH);
       this.inFlight += 1;
-      this.batches
-        .store(batch.map((pending) => pending.input))
-        .then(
-          (results) => batch.forEach((pending, index) => pending.resolve(results[index]!)),
-          (error: unknown) => batch.forEach((pending) => pending.reject(error)),
-        )
-        .finally(() => {
-          this.inFlight -= 1;
-          // Those that queued meanwhile have waited a commit already: no reason to wait another turn.
-          this.dispatch();
-        });
+      // The next batch (those that queued during this commit, who have waited a commit already) is sent before
+      // this one's callers are answered, so that answering them does not delay it.
+      const settled = () => {
+        this.inFlight -= 1;
+        this.dispatch();
+      };
+      this.batches.store(batch.map((pending) => pending.input)).then(
+        (results) => {
+          settled();
+          batch.forEach((pending, index) => pending.resolve(results[index]!));
+        },
+        (error: unknown) => {
+          settled();
+          for (const pending of batch) pending.reject(error);
+        },
+      );
     }
   }
 }

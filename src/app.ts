@@ -99,7 +99,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     }),
     events: new EventWriter(
       db.dialect === "postgresql"
-        ? new PostgresEventBatchStore(() => db.orm.em.fork(), EVENTS_CHANNEL)
+        ? new PostgresEventBatchStore(config.databaseUrl!, EVENTS_CHANNEL, (sql) => db.statementRun(sql), logger)
         : new SqliteEventBatchStore(sqlitePath(config), (sql) => db.statementRun(sql)),
     ),
     callbackSecrets: new CallbackSecretCache(keys.box, clock),

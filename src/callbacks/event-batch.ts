@@ -1,5 +1,4 @@
 import { createHash, randomBytes } from "node:crypto";
-import type { Dialect } from "../db/migrations/index.js";
 import type { ParsedCallback } from "./callback-payload.js";
 
 /** One verified callback to store. */
@@ -33,44 +32,14 @@ export function idempotencyKeys(input: Pick<EventInput, "accountId" | "callback"
   };
 }
 
-const COLUMNS = [
+/** The columns of `callback_event`, in the order the stores write them. */
+export const EVENT_COLUMNS = [
   "id", "account_id", "sequence", "wallet_id", "kind", "operation_id", "tracking_id", "transfer_id", "transfer_status",
   "amount", "commission", "fee", "currency", "txid", "signed_at", "received_at", "signed_key", "transfer_key", "payload",
 ] as const;
 
 /** A row of `callback_event`, keyed by column. */
-export type EventRow = Record<(typeof COLUMNS)[number], string | number | null>;
-
-/**
- * The statements of a batch. On PostgreSQL they are the same few whatever its size (rows and key lists travel as
- * one JSON parameter), so a batch costs a fixed number of round trips.
- * Creating an account's counter row and locking it is one upsert (the no-op update still takes the row lock).
- */
-export const BATCH_STATEMENTS: Record<Dialect, { lockSequence: string; storedKeys: string; insert: string; advanceSequence: string }> = {
-  sqlite: {
-    lockSequence:
-      "insert into event_sequence (account_id, value) values (?, 0) " +
-      "on conflict (account_id) do update set value = event_sequence.value returning value",
-    storedKeys:
-      "select signed_key, transfer_key from callback_event where signed_key in (select value from json_each(?)) " +
-      "union all select signed_key, transfer_key from callback_event where transfer_key in (select value from json_each(?))",
-    // One prepared statement per row: in-process, that is cheaper than unpacking JSON.
-    insert: `insert into callback_event (${COLUMNS.join(", ")}) values (${COLUMNS.map(() => "?").join(", ")})`,
-    advanceSequence: "update event_sequence set value = ? where account_id = ?",
-  },
-  postgresql: {
-    lockSequence:
-      "insert into event_sequence (account_id, value) values (?, 0) " +
-      "on conflict (account_id) do update set value = event_sequence.value returning value",
-    storedKeys:
-      "select signed_key, transfer_key from callback_event where signed_key in (select json_array_elements_text(?::json)) " +
-      "union all select signed_key, transfer_key from callback_event where transfer_key in (select json_array_elements_text(?::json))",
-    insert:
-      `insert into callback_event (${COLUMNS.join(", ")}) ` +
-      `select ${COLUMNS.join(", ")} from json_populate_recordset(null::callback_event, ?::json)`,
-    advanceSequence: "update event_sequence set value = ? where account_id = ?",
-  },
-};
+export type EventRow = Record<(typeof EVENT_COLUMNS)[number], string | number | null>;
 
 /**
  * A time-ordered UUID (version 7, RFC 9562): the event log's primary key index then grows at its end instead of
@@ -124,40 +93,38 @@ export function prepareEvent(input: EventInput, dateValue: (date: Date) => strin
   };
 }
 
-/** What a storing transaction runs, one implementation per driver. Statements use `?` placeholders. */
+/** What a storing transaction does, one implementation per database (`sqlite-event-worker.ts`, `postgres-event-batch-store.ts`). */
 export interface BatchTransaction {
-  all<T>(sql: string, params: unknown[]): Promise<T[]> | T[];
-  run(sql: string, params: unknown[]): Promise<unknown> | unknown;
+  /** Locks the account's sequence counter (creating it at 0) until the transaction ends, and returns its value. */
+  lockSequence(accountId: string): Promise<number> | number;
+  /** The stored events with one of these signed keys or transfer keys. */
+  storedKeys(
+    signedKeys: string[],
+    transferKeys: string[],
+  ): Promise<{ signed_key: string; transfer_key: string }[]> | { signed_key: string; transfer_key: string }[];
+  /**
+   * Inserts the new events and sets the counters that moved (telling other instances, where they listen). Called
+   * only when there is a row to insert.
+   */
+  write(rows: EventRow[], counters: Map<string, number>): Promise<void> | void;
 }
 
 /**
  * Stores one batch inside an open transaction: per account (in a fixed order, so that writers never deadlock),
- * lock the sequence counter; read which of the batch's idempotency keys are stored already; insert the new events;
- * advance the counters. Locking the counter orders an account's commits across writers (instances), so events
+ * lock the sequence counter; read which of the batch's idempotency keys are stored already; insert the new events
+ * and advance the counters. Locking the counter orders an account's commits across writers (instances), so events
  * become visible in sequence order, and since the keys include the account, no other writer can store one of them
  * between the read and the insert. A duplicate (same signed fields, or same transfer and status, stored before or
  * earlier in the batch) is answered as such and takes no sequence number.
- *
- * `onAdvanced` runs in the transaction for each account whose counter moved (PostgreSQL notifies other
- * instances there, so the notification goes out exactly when the events become visible).
  */
-export async function storeBatch(
-  tx: BatchTransaction,
-  dialect: Dialect,
-  events: readonly PreparedEvent[],
-  onAdvanced?: (accountId: string, sequence: number) => Promise<unknown> | unknown,
-): Promise<WriteResult[]> {
-  const sql = BATCH_STATEMENTS[dialect];
+export async function storeBatch(tx: BatchTransaction, events: readonly PreparedEvent[]): Promise<WriteResult[]> {
   const accounts = [...new Set(events.map((event) => event.accountId))].sort();
   const start = new Map<string, number>();
-  for (const accountId of accounts) {
-    const [counter] = await tx.all<{ value: number }>(sql.lockSequence, [accountId]);
-    start.set(accountId, Number(counter!.value));
-  }
-  const stored = await tx.all<{ signed_key: string; transfer_key: string }>(sql.storedKeys, [
-    JSON.stringify(events.map((event) => event.signedKey)),
-    JSON.stringify(events.map((event) => event.transferKey)),
-  ]);
+  for (const accountId of accounts) start.set(accountId, Number(await tx.lockSequence(accountId)));
+  const stored = await tx.storedKeys(
+    events.map((event) => event.signedKey),
+    events.map((event) => event.transferKey),
+  );
   const signedKeys = new Set(stored.map((row) => row.signed_key));
   const transferKeys = new Set(stored.map((row) => row.transfer_key));
 
@@ -175,17 +142,7 @@ export async function storeBatch(
     return { stored: true, accountId, sequence };
   });
   if (rows.length === 0) return results;
-
-  if (dialect === "sqlite") {
-    for (const row of rows) await tx.run(sql.insert, COLUMNS.map((column) => row[column]));
-  } else {
-    await tx.run(sql.insert, [JSON.stringify(rows)]);
-  }
-  for (const accountId of accounts) {
-    const sequence = next.get(accountId)!;
-    if (sequence === start.get(accountId)) continue;
-    await tx.run(sql.advanceSequence, [sequence, accountId]);
-    await onAdvanced?.(accountId, sequence);
-  }
+  for (const [accountId, sequence] of next) if (sequence === start.get(accountId)) next.delete(accountId);
+  await tx.write(rows, next);
   return results;
 }

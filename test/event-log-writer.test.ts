@@ -1,10 +1,12 @@
 import type { Knex } from "@mikro-orm/knex";
 import type { SqlEntityManager } from "@mikro-orm/knex";
+import type { Worker } from "node:worker_threads";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Account } from "../src/access/account.entity.js";
 import { CallbackEvent } from "../src/callbacks/callback-event.entity.js";
 import { parseCallback } from "../src/callbacks/callback-payload.js";
 import type { EventInput } from "../src/callbacks/event-batch.js";
+import { sqlitePath } from "../src/db/orm.js";
 import { SQLITE_BUSY_TIMEOUT_MS } from "../src/db/sqlite-connection.js";
 import { depositCallback, regenerateCallbackSecret } from "./support/callbacks.js";
 import { onPostgres } from "./support/database.js";
@@ -92,5 +94,25 @@ describe.skipIf(onPostgres)("the embedded database's connections", () => {
     });
     await expect(writing).resolves.toMatchObject({ stored: true });
     expect(await stored(input.callback.trackingId)).toBe(1);
+  });
+});
+
+describe.skipIf(onPostgres)("the embedded database's event writer thread", () => {
+  it("fails the batch in flight when the thread dies, starts a new one for the next batch, and stores nothing twice", async () => {
+    const { SqliteEventBatchStore, EventBatchFailed } = await import("../src/callbacks/sqlite-event-batch-store.js");
+    const store = new SqliteEventBatchStore(sqlitePath({ dataDir: server.dataDir }));
+    try {
+      const input = event();
+      const inFlight = store.store([input]);
+      // The thread dies with the batch in its hands (before or after its commit: the caller cannot know which).
+      await (store as unknown as { worker: Worker }).worker.terminate();
+      await expect(inFlight).rejects.toBeInstanceOf(EventBatchFailed);
+
+      const [again] = await store.store([input]);
+      expect(again!.stored || again!.sameTransfer).toBe(true);
+      expect(await stored(input.callback.trackingId)).toBe(1);
+    } finally {
+      await store.close();
+    }
   });
 });

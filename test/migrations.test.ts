@@ -38,6 +38,31 @@ describe("migrations", () => {
     expect(await db.migrate()).toEqual([]);
   });
 
+  it("give idempotency keys stored before 20261127030000 the prefix new keys have, so replays still match", async () => {
+    const db = await freshDatabase();
+    await db.orm.getMigrator().up({ to: "Migration20261127020000" });
+    const em = db.orm.em.fork();
+    const now = db.dialect === "sqlite" ? Date.now() : new Date().toISOString();
+    await em.execute("insert into account (id, name, created_at, access_version) values (?, ?, ?, 0)", ["a1", "A", now]);
+    await em.execute(
+      "insert into wallet (id, account_id, label, status, type, currency_iso, currency_alpha, currency_name, currency_exp, created_at) " +
+        "values (?, ?, ?, 3, 1, 1002, ?, ?, 18, ?)",
+      ["w1", "a1", "w", "ETH", "Ethereum", now],
+    );
+    const [signed, transfer] = ["a".repeat(64), "b".repeat(64)];
+    await em.execute(
+      "insert into callback_event (id, account_id, sequence, wallet_id, kind, operation_id, tracking_id, transfer_id, transfer_status, " +
+        "amount, signed_at, received_at, signed_key, transfer_key, payload) values (?, ?, 1, ?, ?, ?, ?, ?, 2, ?, ?, ?, ?, ?, ?)",
+      ["e1", "a1", "w1", "DEPOSIT", "1", "t", "17618", "0.3", "1785312345", now, signed, transfer, "{}"],
+    );
+    expect(await db.migrate()).toEqual(["Migration20261127030000"]);
+    const [row] = await db.orm.em.fork().execute<{ signed_key: string; transfer_key: string }[]>(
+      "select signed_key, transfer_key from callback_event where id = ?",
+      ["e1"],
+    );
+    expect(row).toEqual({ signed_key: `1785312345:${signed}`, transfer_key: `17618:${transfer}` });
+  });
+
   it.runIf(onPostgres)("build exactly the schema the entities describe (PostgreSQL)", async () => {
     const db = await freshDatabase();
     await db.migrate();

@@ -81,12 +81,12 @@ export class CallbackEvent {
   @Property({ type: "datetime" })
   receivedAt: Date = new Date();
 
-  /** SHA-256 over account and the signed fields: status, amount, tracking id and time. */
-  @Property({ type: "string", length: 64 })
+  /** The signed time, ":", and SHA-256 over account and the signed fields: status, amount, tracking id and time. */
+  @Property({ type: "string", length: 129 })
   signedKey!: string;
 
-  /** SHA-256 over account, kind, transfer id and status. */
-  @Property({ type: "string", length: 64 })
+  /** The transfer id, ":", and SHA-256 over account, kind, transfer id and status. */
+  @Property({ type: "string", length: 129 })
   transferKey!: string;
 
   /** The body as received, kept for audit. */

@@ -22,13 +22,18 @@ function sha256(...parts: string[]): string {
   return hash.digest("hex");
 }
 
-/** Idempotency keys: the signed fields (time included), and the transfer with its status. */
+/**
+ * Idempotency keys: the signed fields (time included), and the transfer with its status; each a SHA-256 over them.
+ * The hash alone decides; it is led by the signed time and by the transfer id, which grow as the platform goes on,
+ * so that a batch's new keys land on the same few pages at the end of their unique indexes instead of each on a
+ * random page (fewer pages for a commit to write).
+ */
 export function idempotencyKeys(input: Pick<EventInput, "accountId" | "callback">): { signedKey: string; transferKey: string } {
   const { accountId, callback } = input;
   const { status, amount, trackingId, time } = callback.signedFields;
   return {
-    signedKey: sha256(accountId, status, amount, trackingId, time),
-    transferKey: sha256(accountId, callback.kind, callback.transferId, String(callback.transferStatus)),
+    signedKey: `${time}:${sha256(accountId, status, amount, trackingId, time)}`,
+    transferKey: `${callback.transferId}:${sha256(accountId, callback.kind, callback.transferId, String(callback.transferStatus))}`,
   };
 }
 

@@ -2,9 +2,11 @@ import type { MigrationObject } from "@mikro-orm/core";
 import { Migration20261127000000 as PgInitial } from "./postgresql/Migration20261127000000.js";
 import { Migration20261127010000 as PgSecrets } from "./postgresql/Migration20261127010000.js";
 import { Migration20261127020000 as PgCallbacks } from "./postgresql/Migration20261127020000.js";
+import { Migration20261127030000 as PgKeyLocality } from "./postgresql/Migration20261127030000.js";
 import { Migration20261127000000 as SqliteInitial } from "./sqlite/Migration20261127000000.js";
 import { Migration20261127010000 as SqliteSecrets } from "./sqlite/Migration20261127010000.js";
 import { Migration20261127020000 as SqliteCallbacks } from "./sqlite/Migration20261127020000.js";
+import { Migration20261127030000 as SqliteKeyLocality } from "./sqlite/Migration20261127030000.js";
 
 export type Dialect = "sqlite" | "postgresql";
 
@@ -17,11 +19,13 @@ const migrations: Record<Dialect, MigrationObject[]> = {
     { name: "Migration20261127000000", class: SqliteInitial },
     { name: "Migration20261127010000", class: SqliteSecrets },
     { name: "Migration20261127020000", class: SqliteCallbacks },
+    { name: "Migration20261127030000", class: SqliteKeyLocality },
   ],
   postgresql: [
     { name: "Migration20261127000000", class: PgInitial },
     { name: "Migration20261127010000", class: PgSecrets },
     { name: "Migration20261127020000", class: PgCallbacks },
+    { name: "Migration20261127030000", class: PgKeyLocality },
   ],
 };
 

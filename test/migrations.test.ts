@@ -1,3 +1,4 @@
+import type { SqlEntityManager } from "@mikro-orm/knex";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -41,7 +42,7 @@ describe("migrations", () => {
   it("give idempotency keys stored before 20261127030000 the prefix new keys have, so replays still match", async () => {
     const db = await freshDatabase();
     await db.orm.getMigrator().up({ to: "Migration20261127020000" });
-    const em = db.orm.em.fork();
+    const em = db.orm.em.fork() as SqlEntityManager;
     const now = db.dialect === "sqlite" ? Date.now() : new Date().toISOString();
     await em.execute("insert into account (id, name, created_at, access_version) values (?, ?, ?, 0)", ["a1", "A", now]);
     await em.execute(
@@ -56,7 +57,7 @@ describe("migrations", () => {
       ["e1", "a1", "w1", "DEPOSIT", "1", "t", "17618", "0.3", "1785312345", now, signed, transfer, "{}"],
     );
     expect(await db.migrate()).toEqual(["Migration20261127030000"]);
-    const [row] = await db.orm.em.fork().execute<{ signed_key: string; transfer_key: string }[]>(
+    const [row] = await em.fork().execute<{ signed_key: string; transfer_key: string }[]>(
       "select signed_key, transfer_key from callback_event where id = ?",
       ["e1"],
     );

@@ -68,7 +68,7 @@ export function serveWebSockets(options: {
           );
           validated.set(document, errors);
         }
-        return [...errors];
+        return errors;
       },
       onConnect: async (ctx) => {
         const { request, socket } = ctx.extra;

@@ -98,6 +98,39 @@ describe.skipIf(onPostgres)("the embedded database's connections", () => {
 });
 
 describe.skipIf(onPostgres)("the embedded database's event writer thread", () => {
+  it("stores batches that reach it during a commit together, answering each batch with its own results", async () => {
+    const { SqliteEventBatchStore } = await import("../src/callbacks/sqlite-event-batch-store.js");
+    const statements: string[] = [];
+    const store = new SqliteEventBatchStore(sqlitePath({ dataDir: server.dataDir }), (sql) => statements.push(sql));
+    try {
+      const [a, b, c] = [event(), event(), event()];
+      // Handed over in one turn, the three batches are in the thread before it starts a transaction.
+      const answers = await Promise.all([store.store([a]), store.store([b, a]), store.store([c])]);
+      expect(answers.map((results) => results.map((result) => result.stored))).toEqual([[true], [true, false], [true]]);
+      const sequences = answers.flat().flatMap((result) => (result.stored ? [result.sequence] : []));
+      expect(sequences).toEqual([sequences[0], sequences[0]! + 1, sequences[0]! + 2]);
+      expect(statements.filter((sql) => sql === "begin immediate")).toHaveLength(1);
+      expect(statements.filter((sql) => sql === "commit")).toHaveLength(1);
+      for (const input of [a, b, c]) expect(await stored(input.callback.trackingId)).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("fails every batch of a transaction the database refuses, storing none of them", async () => {
+    const { SqliteEventBatchStore, EventBatchFailed } = await import("../src/callbacks/sqlite-event-batch-store.js");
+    const store = new SqliteEventBatchStore(sqlitePath({ dataDir: server.dataDir }));
+    try {
+      const [valid, broken] = [event(), event("no-such-wallet")];
+      const answers = await Promise.allSettled([store.store([valid]), store.store([broken])]);
+      for (const answer of answers) expect(answer).toMatchObject({ status: "rejected", reason: expect.any(EventBatchFailed) });
+      expect(await stored(valid.callback.trackingId)).toBe(0);
+      await expect(store.store([valid])).resolves.toMatchObject([{ stored: true }]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("fails the batch in flight when the thread dies, starts a new one for the next batch, and stores nothing twice", async () => {
     const { SqliteEventBatchStore, EventBatchFailed } = await import("../src/callbacks/sqlite-event-batch-store.js");
     const store = new SqliteEventBatchStore(sqlitePath({ dataDir: server.dataDir }));

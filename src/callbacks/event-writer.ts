@@ -2,6 +2,11 @@ import type { EventInput, WriteResult } from "./event-batch.js";
 
 /** Stores a batch of callbacks in one transaction, answering for each (see `storeBatch`). */
 export interface EventBatchStore {
+  /**
+   * Batches that may be handed over before the first is answered: 1 by default, so that the next batch gathers
+   * everything that arrives meanwhile. A store that gathers by itself takes more.
+   */
+  readonly inFlight?: number;
   store(inputs: EventInput[]): Promise<WriteResult[]>;
   close(): Promise<void>;
 }
@@ -14,8 +19,6 @@ interface Pending {
 
 /** Most callbacks committed in one transaction. */
 const MAX_BATCH = 500;
-/** Batches committing at once: one, so that the next batch gathers everything that arrives meanwhile. */
-const IN_FLIGHT = 1;
 
 /**
  * Stores verified callbacks durably, once each, with group commit: callbacks that arrive while a commit is in
@@ -27,13 +30,16 @@ export class EventWriter {
   private queue: Pending[] = [];
   private inFlight = 0;
   private scheduled = false;
+  private readonly maxInFlight: number;
 
-  constructor(private readonly batches: EventBatchStore) {}
+  constructor(private readonly batches: EventBatchStore) {
+    this.maxInFlight = batches.inFlight ?? 1;
+  }
 
   write(input: EventInput): Promise<WriteResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({ input, resolve, reject });
-      if (!this.scheduled && this.inFlight < IN_FLIGHT) {
+      if (!this.scheduled && this.inFlight < this.maxInFlight) {
         this.scheduled = true;
         // Start on the next turn of the event loop, so that callbacks read in this turn share the commit.
         setImmediate(() => {
@@ -51,7 +57,7 @@ export class EventWriter {
   }
 
   private dispatch(): void {
-    while (this.inFlight < IN_FLIGHT && this.queue.length > 0) {
+    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
       const batch = this.queue.splice(0, MAX_BATCH);
       this.inFlight += 1;
       // The next batch (those that queued during this commit, who have waited a commit already) is sent before

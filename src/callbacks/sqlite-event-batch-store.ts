@@ -31,6 +31,11 @@ function workerScript(): URL {
  * is replaced on the next one.
  */
 export class SqliteEventBatchStore implements EventBatchStore {
+  /**
+   * Each batch is handed over as soon as it is read: the worker stores everything that reached it during its last
+   * commit in its next one, without waiting for this thread to answer the last batch's callers first.
+   */
+  readonly inFlight = Number.POSITIVE_INFINITY;
   private worker: Worker | null = null;
   private readonly waiting = new Map<number, { resolve(results: WriteResult[]): void; reject(error: unknown): void }>();
   private nextId = 0;

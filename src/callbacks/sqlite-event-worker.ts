@@ -17,9 +17,10 @@ export type BatchResponse = { id: number; statements: string[] } & (
 
 /**
  * The event log's writer on the embedded database: its own connection in its own thread, so that the service's
- * thread keeps reading callbacks while a batch commits (and the next batch grows meanwhile). One batch at a time,
- * each in one IMMEDIATE transaction. The service's thread prepares the events (keys, ids, rows); this thread only
- * runs the statements.
+ * thread keeps reading callbacks while a batch commits. One IMMEDIATE transaction at a time, holding every batch
+ * that reached this thread while the last one ran: the next transaction never waits for the service's thread to
+ * answer the last one's callers. The service's thread prepares the events (keys, ids, rows); this thread only runs
+ * the statements.
  */
 const LOCK_SEQUENCE =
   "insert into event_sequence (account_id, value) values (?, 0) " +
@@ -35,7 +36,32 @@ const connection = new Database((workerData as { filename: string }).filename);
 configureSqliteConnection(connection);
 const prepared = new Map<string, ReturnType<Database.Database["prepare"]>>();
 
-parentPort!.on("message", async ({ id, events }: BatchRequest) => {
+/** Requests that arrived while a transaction ran: the next transaction stores them all. */
+let queued: BatchRequest[] = [];
+let running = false;
+
+parentPort!.on("message", (request: BatchRequest) => {
+  queued.push(request);
+  if (!running) {
+    running = true;
+    // After the messages already delivered to this thread, so that they share the commit.
+    setImmediate(flush);
+  }
+});
+
+async function flush(): Promise<void> {
+  const requests = queued;
+  queued = [];
+  await store(requests);
+  running = queued.length > 0;
+  if (running) setImmediate(flush);
+}
+
+/**
+ * Stores the events of every request in one transaction, and answers each request with its own results (or,
+ * when the transaction failed, each with why: nothing of any of them was stored).
+ */
+async function store(requests: BatchRequest[]): Promise<void> {
   const statements: string[] = [];
   const statement = (sql: string) => {
     statements.push(sql);
@@ -43,12 +69,16 @@ parentPort!.on("message", async ({ id, events }: BatchRequest) => {
     if (!found) prepared.set(sql, (found = connection.prepare(sql)));
     return found;
   };
-  const respond = (response: BatchResponse) => parentPort!.postMessage(response);
+  // The statements are reported once, with the first answer.
+  const answer = (response: (request: BatchRequest, index: number) => BatchResponse) =>
+    requests.forEach((request, index) => parentPort!.postMessage(response(request, index)));
+  const events = requests.length === 1 ? requests[0]!.events : requests.flatMap((request) => request.events);
   try {
     connection.exec("begin immediate");
     statements.push("begin immediate");
+    let results: WriteResult[];
     try {
-      const results = await storeBatch(
+      results = await storeBatch(
         {
           lockSequence: (accountId) => (statement(LOCK_SEQUENCE).get([accountId]) as { value: number }).value,
           storedKeys: (signedKeys, transferKeys) =>
@@ -65,13 +95,17 @@ parentPort!.on("message", async ({ id, events }: BatchRequest) => {
       );
       connection.exec("commit");
       statements.push("commit");
-      respond({ id, statements, results });
     } catch (error) {
       if (connection.inTransaction) connection.exec("rollback");
       throw error;
     }
+    let offset = 0;
+    answer((request, index) => {
+      const slice = results.slice(offset, (offset += request.events.length));
+      return { id: request.id, statements: index === 0 ? statements : [], results: slice };
+    });
   } catch (error) {
     const { message, code } = error as { message?: string; code?: string };
-    respond({ id, statements, error: { message: message ?? String(error), code } });
+    answer((request, index) => ({ id: request.id, statements: index === 0 ? statements : [], error: { message: message ?? String(error), code } }));
   }
-});
+}

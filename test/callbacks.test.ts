@@ -104,6 +104,13 @@ describe("ingress: a signed callback is stored and pushed", () => {
     expect((await fetch(`${server.url}/callbacks`)).status).toBe(404);
   });
 
+  it("takes a shallow body with many brackets, in strings and in wide arrays (only nesting is limited)", async () => {
+    const before = (await storedEvents()).length;
+    const body = { ...depositCallback(secret), notes: "[{".repeat(50), wide: Array.from({ length: 50 }, () => [{}]) };
+    expect((await postCallback(server.url, body)).status).toBe(200);
+    expect(await storedEvents()).toHaveLength(before + 1);
+  });
+
   it("refuses a callback signed with the previous secret once it was regenerated", async () => {
     const old = secret;
     secret = await regenerateCallbackSecret(server);
@@ -138,6 +145,8 @@ describe("ingress refusals: the right answer, nothing stored, nothing published"
     { name: "an empty body", body: () => "", status: 400, text: /not valid JSON/ },
     { name: "a JSON array", body: () => "[]", status: 400, text: /Missing or invalid body/ },
     { name: "deeply nested JSON", body: () => "[".repeat(100_000) + "]".repeat(100_000), status: 400, text: /nested too deeply/ },
+    { name: "JSON nested 33 deep", body: () => "[".repeat(33) + "]".repeat(33), status: 400, text: /nested too deeply/ },
+    { name: "JSON nested 33 deep in objects", body: without((b) => (b.extra = JSON.parse('{"a":'.repeat(32) + "1" + "}".repeat(32)))), status: 400, text: /nested too deeply/ },
     { name: "no data", body: without((b) => delete b.data), status: 400, text: /Missing or invalid data"/ },
     { name: "an unknown type", body: without((b) => (b.data.type = "refund")), status: 400, text: /data\.type/ },
     { name: "no data.id", body: without((b) => delete b.data.id), status: 400, text: /data\.id/ },

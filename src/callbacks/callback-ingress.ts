@@ -53,7 +53,20 @@ export class WalletAccounts {
 /** Deepest JSON nesting read; a callback is three levels deep, so anything far beyond is hostile. */
 const MAX_DEPTH = 32;
 
+/** At most `limit` brackets open in the whole text (counted by the engine's search, without reading it here). */
+function fewBrackets(text: string, limit: number): boolean {
+  let count = 0;
+  for (const bracket of ["{", "["]) {
+    for (let index = text.indexOf(bracket); index !== -1; index = text.indexOf(bracket, index + 1)) {
+      if (++count > limit) return false;
+    }
+  }
+  return true;
+}
+
 function tooDeep(text: string): boolean {
+  // A body with fewer brackets than the limit cannot nest beyond it: a callback has a handful.
+  if (fewBrackets(text, MAX_DEPTH)) return false;
   let depth = 0;
   let inString = false;
   for (let index = 0; index < text.length; index++) {

@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import { prepareEvent, type EventInput, type WriteResult } from "./event-batch.js";
+import type { EventInput, WriteResult } from "./event-batch.js";
 import type { EventBatchStore } from "./event-writer.js";
 import type { BatchRequest, BatchResponse } from "./sqlite-event-worker.js";
 
@@ -52,8 +52,7 @@ export class SqliteEventBatchStore implements EventBatchStore {
     const id = ++this.nextId;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      const events = inputs.map((input) => prepareEvent(input, (date) => date.getTime()));
-      worker.postMessage({ id, events } satisfies BatchRequest);
+      worker.postMessage({ id, events: inputs } satisfies BatchRequest);
     });
   }
 

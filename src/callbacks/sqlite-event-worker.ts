@@ -1,12 +1,12 @@
 import Database from "libsql";
 import { parentPort, workerData } from "node:worker_threads";
 import { configureSqliteConnection } from "../db/sqlite-connection.js";
-import { EVENT_COLUMNS, storeBatch, type PreparedEvent, type WriteResult } from "./event-batch.js";
+import { EVENT_COLUMNS, prepareEvent, storeBatch, type EventInput, type WriteResult } from "./event-batch.js";
 
 /** A batch to store, from `SqliteEventBatchStore`. */
 export interface BatchRequest {
   id: number;
-  events: PreparedEvent[];
+  events: EventInput[];
 }
 
 /** The answer to a batch: its results, or why nothing of it was stored; and the statements run. */
@@ -19,8 +19,8 @@ export type BatchResponse = { id: number; statements: string[] } & (
  * The event log's writer on the embedded database: its own connection in its own thread, so that the service's
  * thread keeps reading callbacks while a batch commits. One IMMEDIATE transaction at a time, holding every batch
  * that reached this thread while the last one ran: the next transaction never waits for the service's thread to
- * answer the last one's callers. The service's thread prepares the events (keys, ids, rows); this thread only runs
- * the statements.
+ * answer the last one's callers. This thread also prepares the events (keys, ids, rows), which the service's thread
+ * would otherwise do between reading callbacks.
  */
 const LOCK_SEQUENCE =
   "insert into event_sequence (account_id, value) values (?, 0) " +
@@ -72,7 +72,7 @@ async function store(requests: BatchRequest[]): Promise<void> {
   // The statements are reported once, with the first answer.
   const answer = (response: (request: BatchRequest, index: number) => BatchResponse) =>
     requests.forEach((request, index) => parentPort!.postMessage(response(request, index)));
-  const events = requests.length === 1 ? requests[0]!.events : requests.flatMap((request) => request.events);
+  const events = requests.flatMap((request) => request.events.map((input) => prepareEvent(input, (date) => date.getTime())));
   try {
     connection.exec("begin immediate");
     statements.push("begin immediate");

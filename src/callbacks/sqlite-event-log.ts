@@ -1,0 +1,76 @@
+import Database from "libsql";
+import { configureSqliteConnection } from "../db/sqlite-connection.js";
+import { EVENT_COLUMNS, storeBatch, type PreparedEvent, type WriteResult } from "./event-batch.js";
+
+const LOCK_SEQUENCE =
+  "insert into event_sequence (account_id, value) values (?, 0) " +
+  "on conflict (account_id) do update set value = event_sequence.value returning value";
+const STORED_KEYS =
+  "select signed_key, transfer_key from callback_event where signed_key in (select value from json_each(?)) " +
+  "union all select signed_key, transfer_key from callback_event where transfer_key in (select value from json_each(?))";
+// One prepared statement per row: in-process, that is cheaper than unpacking JSON.
+const INSERT_EVENT = `insert into callback_event (${EVENT_COLUMNS.join(", ")}) values (${EVENT_COLUMNS.map(() => "?").join(", ")})`;
+const ADVANCE_SEQUENCE = "update event_sequence set value = ? where account_id = ?";
+
+/** A transaction's outcome: its results, or why nothing of it was stored; and the statements it ran. */
+export type StoreOutcome = { statements: string[] } & ({ results: WriteResult[] } | { error: { message: string; code?: string } });
+
+/**
+ * The event log on the embedded database, on a connection of its own: one IMMEDIATE transaction per call to
+ * `store`, with the statements prepared once. The driver is synchronous; the transaction is over when `store`
+ * returns.
+ */
+export class SqliteEventLog {
+  private readonly connection: Database.Database;
+  private readonly prepared = new Map<string, ReturnType<Database.Database["prepare"]>>();
+
+  constructor(filename: string) {
+    this.connection = new Database(filename);
+    configureSqliteConnection(this.connection);
+  }
+
+  async store(events: readonly PreparedEvent[]): Promise<StoreOutcome> {
+    const { connection } = this;
+    const statements: string[] = [];
+    const statement = (sql: string) => {
+      statements.push(sql);
+      let found = this.prepared.get(sql);
+      if (!found) this.prepared.set(sql, (found = connection.prepare(sql)));
+      return found;
+    };
+    try {
+      connection.exec("begin immediate");
+      statements.push("begin immediate");
+      try {
+        const results = await storeBatch(
+          {
+            lockSequence: (accountId) => (statement(LOCK_SEQUENCE).get([accountId]) as { value: number }).value,
+            storedKeys: (signedKeys, transferKeys) =>
+              statement(STORED_KEYS).all([JSON.stringify(signedKeys), JSON.stringify(transferKeys)]) as {
+                signed_key: string;
+                transfer_key: string;
+              }[],
+            write: (rows, counters) => {
+              for (const row of rows) statement(INSERT_EVENT).run(EVENT_COLUMNS.map((column) => row[column]));
+              for (const [accountId, sequence] of counters) statement(ADVANCE_SEQUENCE).run([sequence, accountId]);
+            },
+          },
+          events,
+        );
+        connection.exec("commit");
+        statements.push("commit");
+        return { statements, results };
+      } catch (error) {
+        if (connection.inTransaction) connection.exec("rollback");
+        throw error;
+      }
+    } catch (error) {
+      const { message, code } = error as { message?: string; code?: string };
+      return { statements, error: { message: message ?? String(error), code } };
+    }
+  }
+
+  close(): void {
+    this.connection.close();
+  }
+}

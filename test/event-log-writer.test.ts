@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Account } from "../src/access/account.entity.js";
 import { CallbackEvent } from "../src/callbacks/callback-event.entity.js";
 import { parseCallback } from "../src/callbacks/callback-payload.js";
+import { readEvents, readEventsAfter, type StoredEvent } from "../src/callbacks/event-store.js";
 import type { EventInput } from "../src/callbacks/event-batch.js";
 import { sqlitePath } from "../src/db/orm.js";
 import { SQLITE_BUSY_TIMEOUT_MS } from "../src/db/sqlite-connection.js";
@@ -60,6 +61,29 @@ describe("the event log writer", () => {
 
     await expect(server.service.runtime.events.write(valid)).resolves.toMatchObject({ stored: true });
     expect(await stored(valid.callback.trackingId)).toBe(1);
+  });
+});
+
+describe("reading the event log", () => {
+  it("gives the live path's fixed statement the same events as the query builder", async () => {
+    const inputs = [event(), event(), event()];
+    await Promise.all(inputs.map((input) => server.service.runtime.events.write(input)));
+    const [built, fixed] = await Promise.all([readEvents(server.em(), accountId, 0, 1000), readEventsAfter(server.em(), accountId, 0, 1000)]);
+    expect(fixed.length).toBeGreaterThanOrEqual(3);
+    // Every field a reader uses, with its type: the entities' and the rows' must not differ.
+    const fields = (events: StoredEvent[]) =>
+      events.map((e) => ({
+        id: e.id, sequence: e.sequence, wallet: e.wallet.id, kind: e.kind, operationId: e.operationId, trackingId: e.trackingId,
+        transferId: e.transferId, transferStatus: e.transferStatus, amount: e.amount, commission: e.commission, fee: e.fee,
+        currency: e.currency, txid: e.txid, signedAt: e.signedAt, receivedAt: e.receivedAt,
+      }));
+    expect(fields(fixed)).toStrictEqual(fields(built));
+    const last = fixed.at(-1)!;
+    expect(last.receivedAt).toBeInstanceOf(Date);
+    expect(Math.abs(last.receivedAt.getTime() - Date.now())).toBeLessThan(60_000);
+    expect(last.wallet.id).toBe(DEMO_WALLETS.ETH);
+    expect(await readEventsAfter(server.em(), accountId, last.sequence - 1, 10)).toHaveLength(1);
+    expect(await readEventsAfter(server.em(), accountId, fixed[0]!.sequence, 1)).toEqual([expect.objectContaining({ sequence: fixed[1]!.sequence })]);
   });
 });
 

@@ -3,7 +3,7 @@ import { requireViewer, type GraphQLContext } from "../graphql/context.js";
 import { pageInfoOf } from "../graphql/page-info.js";
 import { DEFAULT_PAGE_SIZE, MAX_CURSOR_LENGTH, MAX_PAGE_SIZE } from "../pagination.js";
 import { WalletObject } from "../wallets/wallet.types.js";
-import type { CallbackEvent } from "./callback-event.entity.js";
+import type { StoredEvent } from "./event-store.js";
 import { eventCursor, listCallbackEvents, sequenceOf, validateEventFilter } from "./callback-event.service.js";
 import { CallbackEventConnection, CallbackEventFilterInput, CallbackEventObject } from "./callback-event.types.js";
 import { EventSubscription } from "./event-subscription.js";
@@ -57,24 +57,24 @@ export class CallbackEventResolver {
     },
   })
   callbackEventsLive(
-    @Root() event: CallbackEvent,
+    @Root() event: StoredEvent,
     @Ctx() context: GraphQLContext,
     @Arg("filter", () => CallbackEventFilterInput, { nullable: true }) _filter: CallbackEventFilterInput | null,
     @Arg("after", () => String, { nullable: true, description: `At most ${MAX_CURSOR_LENGTH} characters.` })
     _after: string | null,
-  ): CallbackEvent {
+  ): StoredEvent {
     // A subscription lives long: read the event's wallet afresh rather than from a cache as old as the socket.
     context.renewLoaders();
     return event;
   }
 
   @FieldResolver(() => String)
-  cursor(@Root() event: CallbackEvent): string {
+  cursor(@Root() event: StoredEvent): string {
     return eventCursor(event);
   }
 
   @FieldResolver(() => WalletObject)
-  wallet(@Root() event: CallbackEvent, @Ctx() context: GraphQLContext) {
+  wallet(@Root() event: StoredEvent, @Ctx() context: GraphQLContext) {
     return context.loaders.wallets.load(event.wallet.id);
   }
 }

@@ -6,7 +6,7 @@ import { requireWalletId } from "../input-validation.js";
 import { decodeCursor, encodeCursor, parsePageArgs, toPage, type Page, type PageArgs } from "../pagination.js";
 import { holdsEveryWallet } from "../wallets/wallet.service.js";
 import type { CallbackEvent } from "./callback-event.entity.js";
-import type { EventFilter } from "./event-store.js";
+import type { EventFilter, StoredEvent } from "./event-store.js";
 import { readEvents } from "./event-store.js";
 
 const MAX_FILTER_VALUES = 50;
@@ -59,7 +59,7 @@ function eventQuery(visible: Set<string> | "all", filter: EventFilter): FilterQu
 }
 
 /** True when an event passes the viewer's visibility and the filter (the in-memory twin of `eventQuery`). */
-export function eventMatches(event: CallbackEvent, visible: Set<string> | "all", filter: EventFilter): boolean {
+export function eventMatches(event: StoredEvent, visible: Set<string> | "all", filter: EventFilter): boolean {
   const walletId = event.wallet.id;
   return (
     (visible === "all" || visible.has(walletId)) &&

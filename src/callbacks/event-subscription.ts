@@ -1,9 +1,8 @@
 import type { EntityManager } from "@mikro-orm/core";
 import type { Viewer } from "../access/viewer.js";
-import type { CallbackEvent } from "./callback-event.entity.js";
 import { eventMatches, visibleWalletIds } from "./callback-event.service.js";
 import type { EventFeed } from "./event-feed.js";
-import { headSequence, type EventFilter } from "./event-store.js";
+import { headSequence, type EventFilter, type StoredEvent } from "./event-store.js";
 
 /** Events read from the log per step; also the most a subscription holds in memory. */
 const BATCH = 100;
@@ -28,8 +27,8 @@ export interface EventSubscriptionOptions {
  * took the previous one: memory stays bounded by one batch, and a consumer that takes longer than
  * `sendTimeoutMs` for one event is reported as slow (it resumes later from its last cursor).
  */
-export class EventSubscription implements AsyncIterableIterator<CallbackEvent> {
-  private readonly buffer: CallbackEvent[] = [];
+export class EventSubscription implements AsyncIterableIterator<StoredEvent> {
+  private readonly buffer: StoredEvent[] = [];
   private waiting: ReturnType<EventFeed["waitForNews"]> | null = null;
   private cursor: number | null;
   private visible: Set<string> | "all" | null = null;
@@ -40,7 +39,7 @@ export class EventSubscription implements AsyncIterableIterator<CallbackEvent> {
     this.cursor = options.after;
   }
 
-  async next(): Promise<IteratorResult<CallbackEvent>> {
+  async next(): Promise<IteratorResult<StoredEvent>> {
     this.disarm();
     const { feed, viewer, filter } = this.options;
     const visible = this.visible ?? (await this.start());
@@ -73,7 +72,7 @@ export class EventSubscription implements AsyncIterableIterator<CallbackEvent> {
     return visible;
   }
 
-  async return(): Promise<IteratorResult<CallbackEvent>> {
+  async return(): Promise<IteratorResult<StoredEvent>> {
     this.finished = true;
     this.waiting?.cancel();
     this.disarm();
@@ -81,7 +80,7 @@ export class EventSubscription implements AsyncIterableIterator<CallbackEvent> {
     return { value: undefined, done: true };
   }
 
-  async throw(error: unknown): Promise<IteratorResult<CallbackEvent>> {
+  async throw(error: unknown): Promise<IteratorResult<StoredEvent>> {
     await this.return();
     throw error;
   }

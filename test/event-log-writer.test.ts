@@ -106,6 +106,21 @@ describe.skipIf(onPostgres)("the embedded database's connections", () => {
     expect(second).not.toBe(first);
   });
 
+  it("runs a statement it keeps prepared again after it failed, and sees what other connections committed", async () => {
+    const insert = "insert into event_sequence (account_id, value) values (?, ?)";
+    const read = "select value from event_sequence where account_id = ?";
+    await knex().raw(insert, ["prepared-a", 1]);
+    await expect(knex().raw(insert, ["prepared-a", 2])).rejects.toThrow(/UNIQUE/);
+    await knex().raw(insert, ["prepared-b", 3]);
+    expect(await knex().raw(read, ["prepared-b"])).toEqual([{ value: 3 }]);
+    // Another connection (the event log's writer) commits; the kept statement reads the new value.
+    const { SqliteEventLog } = await import("../src/callbacks/sqlite-event-log.js");
+    const other = new SqliteEventLog(sqlitePath({ dataDir: server.dataDir }));
+    (other as unknown as { connection: { exec(sql: string): void } }).connection.exec("update event_sequence set value = 4 where account_id = 'prepared-b'");
+    other.close();
+    expect(await knex().raw(read, ["prepared-b"])).toEqual([{ value: 4 }]);
+  });
+
   it("lets a transaction that reads and then writes commit while events are stored (regression: SQLITE_BUSY_SNAPSHOT)", async () => {
     const input = event();
     let writing: Promise<unknown> | undefined;

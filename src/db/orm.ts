@@ -31,12 +31,27 @@ type SqliteConnection = Pick<LibSql.Database, "exec" | "prepare">;
  * Makes the connection's transactions take the write lock when they begin. The ORM begins with a plain (deferred)
  * BEGIN: such a transaction that reads and then writes fails at once with SQLITE_BUSY_SNAPSHOT when another
  * connection (the event log's writer, the CLI) committed in between, while an IMMEDIATE one waits for the lock
- * (busy timeout) and then sees the latest data. The pool holds one connection, as the driver is synchronous.
+ * (busy timeout) and then sees the latest data. The pool holds one connection, as the driver is synchronous. It
+ * also keeps each statement it prepared, as the ORM prepares its statement again on every query.
  */
 function beginImmediately(connection: SqliteConnection): void {
   const prepare = connection.prepare.bind(connection);
-  connection.prepare = ((sql: string) => prepare(/^begin;?$/i.test(sql.trim()) ? "begin immediate" : sql)) as typeof connection.prepare;
+  const prepared = new Map<string, ReturnType<SqliteConnection["prepare"]>>();
+  connection.prepare = ((sql: string) => {
+    let statement = prepared.get(sql);
+    if (!statement) {
+      statement = prepare(/^begin;?$/i.test(sql.trim()) ? "begin immediate" : sql);
+      // The driver runs each statement to its end before the next call, so one prepared statement per text serves
+      // every query of that text (the service's queries are a bounded set; the cache starts over if it fills).
+      if (prepared.size >= MAX_PREPARED) prepared.clear();
+      prepared.set(sql, statement);
+    }
+    return statement;
+  }) as typeof connection.prepare;
 }
+
+/** Prepared statements kept per embedded connection. */
+const MAX_PREPARED = 500;
 
 /** The SQLite file of the embedded default. */
 export function sqlitePath(config: Pick<Config, "dataDir">): string {

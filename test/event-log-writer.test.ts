@@ -6,6 +6,9 @@ import { Account } from "../src/access/account.entity.js";
 import { CallbackEvent } from "../src/callbacks/callback-event.entity.js";
 import { parseCallback } from "../src/callbacks/callback-payload.js";
 import { readEvents, readEventsAfter, type StoredEvent } from "../src/callbacks/event-store.js";
+import { EventSubscription } from "../src/callbacks/event-subscription.js";
+import { User } from "../src/access/user.entity.js";
+import { loadViewer } from "../src/access/viewer.js";
 import type { EventInput } from "../src/callbacks/event-batch.js";
 import { sqlitePath } from "../src/db/orm.js";
 import { SQLITE_BUSY_TIMEOUT_MS } from "../src/db/sqlite-connection.js";
@@ -84,6 +87,40 @@ describe("reading the event log", () => {
     expect(last.wallet.id).toBe(DEMO_WALLETS.ETH);
     expect(await readEventsAfter(server.em(), accountId, last.sequence - 1, 10)).toHaveLength(1);
     expect(await readEventsAfter(server.em(), accountId, fixed[0]!.sequence, 1)).toEqual([expect.objectContaining({ sequence: fixed[1]!.sequence })]);
+  });
+});
+
+describe("a subscription started at the head", () => {
+  it("reads nothing until there is news, then gets the next event, and no earlier one", async () => {
+    const owner = await server.em().findOneOrFail(User, { email: "owner@example.com" });
+    const viewer = (await loadViewer(server.em(), owner.id))!;
+    const earlier = event();
+    await server.service.runtime.events.write(earlier);
+    const reads: string[] = [];
+    server.service.db.onStatement((sql) => {
+      if (/from callback_event where account_id/i.test(sql)) reads.push(sql);
+    });
+    const subscription = new EventSubscription({
+      feed: server.service.runtime.feed,
+      em: () => server.em(),
+      viewer,
+      filter: {},
+      after: null,
+      sendTimeoutMs: 60_000,
+      onSlowConsumer: () => {},
+    });
+    try {
+      const next = subscription.next();
+      await sleep(200);
+      expect(reads).toEqual([]);
+      const later = event();
+      await server.service.runtime.events.write(later);
+      const { value } = await next;
+      expect(value).toMatchObject({ trackingId: later.callback.trackingId });
+      expect(reads).toHaveLength(1);
+    } finally {
+      await subscription.return();
+    }
   });
 });
 

@@ -34,6 +34,8 @@ export class EventSubscription implements AsyncIterableIterator<StoredEvent> {
   private visible: Set<string> | "all" | null = null;
   private watchdog: NodeJS.Timeout | null = null;
   private finished = false;
+  /** The cursor is the head read at the start: no read is needed before the next news. */
+  private atHead = false;
 
   constructor(private readonly options: EventSubscriptionOptions) {
     this.cursor = options.after;
@@ -49,7 +51,9 @@ export class EventSubscription implements AsyncIterableIterator<StoredEvent> {
         this.arm();
         return { value: event, done: false };
       }
-      const rows = await feed.read(viewer.accountId, this.cursor!, BATCH);
+      // Started at the head, there is nothing to read until the feed says there is more.
+      const rows = this.atHead ? [] : await feed.read(viewer.accountId, this.cursor!, BATCH);
+      this.atHead = false;
       for (const row of rows) {
         this.cursor = row.sequence;
         if (eventMatches(row, visible, filter)) this.buffer.push(row);
@@ -67,7 +71,10 @@ export class EventSubscription implements AsyncIterableIterator<StoredEvent> {
   private async start(): Promise<Set<string> | "all"> {
     const em = this.options.em();
     const visible = await visibleWalletIds(em, this.options.viewer);
-    this.cursor ??= await headSequence(em, this.options.viewer.accountId);
+    if (this.cursor === null) {
+      this.cursor = await headSequence(em, this.options.viewer.accountId);
+      this.atHead = true;
+    }
     this.visible = visible;
     return visible;
   }

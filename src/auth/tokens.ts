@@ -2,6 +2,7 @@ import { SignJWT, createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerify
 import type { Config } from "../config.js";
 import { loadOrCreateKeyFile } from "../credentials/key-file.js";
 import { unauthenticated } from "../domain-error.js";
+import { hmacVerifyKey } from "./hmac-key.js";
 
 /** File under the data directory holding the development signing key. */
 export const DEV_SIGNING_KEY_FILE = "jwt-dev.key";
@@ -33,6 +34,7 @@ export function createTokenService(config: Pick<Config, "jwt" | "dataDir">): Tok
     key = new Uint8Array(loadOrCreateKeyFile(config.dataDir, DEV_SIGNING_KEY_FILE));
   }
   const algorithms = source === "jwks" ? ["RS256", "PS256", "ES256", "EdDSA"] : ["HS256"];
+  const verifyKey = key instanceof Uint8Array ? hmacVerifyKey(key) : null;
 
   return {
     source,
@@ -40,7 +42,8 @@ export function createTokenService(config: Pick<Config, "jwt" | "dataDir">): Tok
       if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) throw unauthenticated("Invalid bearer token");
       let payload: JWTPayload;
       try {
-        ({ payload } = await jwtVerify(token, key as Uint8Array, { issuer, audience, algorithms }));
+        const options = { issuer, audience, algorithms };
+        ({ payload } = verifyKey ? await jwtVerify(token, await verifyKey(), options) : await jwtVerify(token, key as JWTVerifyGetKey, options));
       } catch {
         throw unauthenticated("Invalid or expired bearer token");
       }

@@ -1,4 +1,5 @@
 import { SignJWT, decodeProtectedHeader, jwtVerify } from "jose";
+import { hmacVerifyKey } from "../auth/hmac-key.js";
 import { unauthenticated } from "../domain-error.js";
 
 /** `kid` of the access tokens `/token` issues; it tells them apart from the identity provider's tokens. */
@@ -16,12 +17,16 @@ export interface ApiTokenClaims {
 
 /** Issues and verifies the short-lived access tokens of the API user (HS256 under a key derived here). */
 export class ApiTokenService {
+  private readonly verifyKey: ReturnType<typeof hmacVerifyKey>;
+
   constructor(
     private readonly key: Uint8Array,
     private readonly audience: string,
     /** Lifetime of an access token in seconds. */
     readonly lifetimeSeconds: number,
-  ) {}
+  ) {
+    this.verifyKey = hmacVerifyKey(key);
+  }
 
   async issue(apiUserId: string, apiKey: string): Promise<string> {
     return new SignJWT({ key: apiKey })
@@ -45,7 +50,7 @@ export class ApiTokenService {
 
   async verify(token: string): Promise<ApiTokenClaims> {
     try {
-      const { payload } = await jwtVerify(token, this.key, {
+      const { payload } = await jwtVerify(token, await this.verifyKey(), {
         issuer: ISSUER,
         audience: this.audience,
         algorithms: ["HS256"],

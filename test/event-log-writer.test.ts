@@ -10,6 +10,7 @@ import { EventSubscription } from "../src/callbacks/event-subscription.js";
 import { User } from "../src/access/user.entity.js";
 import { loadViewer } from "../src/access/viewer.js";
 import type { EventInput } from "../src/callbacks/event-batch.js";
+import { EventBatchFailed, SqliteEventBatchStore } from "../src/callbacks/sqlite-event-batch-store.js";
 import { sqlitePath } from "../src/db/orm.js";
 import { SQLITE_BUSY_TIMEOUT_MS } from "../src/db/sqlite-connection.js";
 import { depositCallback, regenerateCallbackSecret } from "./support/callbacks.js";
@@ -174,11 +175,19 @@ describe.skipIf(onPostgres)("the embedded database's connections", () => {
 });
 
 describe.skipIf(onPostgres)("the embedded database's event writer thread", () => {
-  it("stores batches that reach it during a commit together, answering each batch with its own results", async () => {
-    const { SqliteEventBatchStore } = await import("../src/callbacks/sqlite-event-batch-store.js");
-    const statements: string[] = [];
-    const store = new SqliteEventBatchStore(sqlitePath({ dataDir: server.dataDir }), (sql) => statements.push(sql));
+  /** Runs `use` with a writer thread of its own on the test database (`onStatement` hears its statements). */
+  async function withStore(use: (store: SqliteEventBatchStore) => Promise<void>, onStatement?: (sql: string) => void): Promise<void> {
+    const store = new SqliteEventBatchStore(sqlitePath({ dataDir: server.dataDir }), onStatement);
     try {
+      await use(store);
+    } finally {
+      await store.close();
+    }
+  }
+
+  it("stores batches that reach it during a commit together, answering each batch with its own results", async () => {
+    const statements: string[] = [];
+    await withStore(async (store) => {
       const [a, b, c] = [event(), event(), event()];
       // Handed over in one turn, the three batches are in the thread before it starts a transaction.
       const answers = await Promise.all([store.store([a]), store.store([b, a]), store.store([c])]);
@@ -188,29 +197,21 @@ describe.skipIf(onPostgres)("the embedded database's event writer thread", () =>
       expect(statements.filter((sql) => sql === "begin immediate")).toHaveLength(1);
       expect(statements.filter((sql) => sql === "commit")).toHaveLength(1);
       for (const input of [a, b, c]) expect(await stored(input.callback.trackingId)).toBe(1);
-    } finally {
-      await store.close();
-    }
+    }, (sql) => statements.push(sql));
   });
 
   it("fails every batch of a transaction the database refuses, storing none of them", async () => {
-    const { SqliteEventBatchStore, EventBatchFailed } = await import("../src/callbacks/sqlite-event-batch-store.js");
-    const store = new SqliteEventBatchStore(sqlitePath({ dataDir: server.dataDir }));
-    try {
+    await withStore(async (store) => {
       const [valid, broken] = [event(), event("no-such-wallet")];
       const answers = await Promise.allSettled([store.store([valid]), store.store([broken])]);
       for (const answer of answers) expect(answer).toMatchObject({ status: "rejected", reason: expect.any(EventBatchFailed) });
       expect(await stored(valid.callback.trackingId)).toBe(0);
       await expect(store.store([valid])).resolves.toMatchObject([{ stored: true }]);
-    } finally {
-      await store.close();
-    }
+    });
   });
 
   it("fails the batch in flight when the thread dies, starts a new one for the next batch, and stores nothing twice", async () => {
-    const { SqliteEventBatchStore, EventBatchFailed } = await import("../src/callbacks/sqlite-event-batch-store.js");
-    const store = new SqliteEventBatchStore(sqlitePath({ dataDir: server.dataDir }));
-    try {
+    await withStore(async (store) => {
       const input = event();
       const inFlight = store.store([input]);
       // The thread dies with the batch in its hands (before or after its commit: the caller cannot know which).
@@ -220,8 +221,6 @@ describe.skipIf(onPostgres)("the embedded database's event writer thread", () =>
       const [again] = await store.store([input]);
       expect(again!.stored || again!.sameTransfer).toBe(true);
       expect(await stored(input.callback.trackingId)).toBe(1);
-    } finally {
-      await store.close();
-    }
+    });
   });
 });

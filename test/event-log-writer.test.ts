@@ -11,6 +11,7 @@ import { User } from "../src/access/user.entity.js";
 import { loadViewer } from "../src/access/viewer.js";
 import type { EventInput } from "../src/callbacks/event-batch.js";
 import { EventBatchFailed, SqliteEventBatchStore } from "../src/callbacks/sqlite-event-batch-store.js";
+import { MAX_BATCH } from "../src/callbacks/event-writer.js";
 import { sqlitePath } from "../src/db/orm.js";
 import { SQLITE_BUSY_TIMEOUT_MS } from "../src/db/sqlite-connection.js";
 import { depositCallback, regenerateCallbackSecret } from "./support/callbacks.js";
@@ -197,6 +198,17 @@ describe.skipIf(onPostgres)("the embedded database's event writer thread", () =>
       expect(statements.filter((sql) => sql === "begin immediate")).toHaveLength(1);
       expect(statements.filter((sql) => sql === "commit")).toHaveLength(1);
       for (const input of [a, b, c]) expect(await stored(input.callback.trackingId)).toBe(1);
+    }, (sql) => statements.push(sql));
+  });
+
+  it("holds at most MAX_BATCH events in one transaction, taking whole batches, and leaves the rest to the next", async () => {
+    const statements: string[] = [];
+    await withStore(async (store) => {
+      const batches = [200, 200, 200].map((size) => Array.from({ length: size }, () => event()));
+      const answers = await Promise.all(batches.map((batch) => store.store(batch)));
+      expect(answers.flat().filter((result) => result.stored)).toHaveLength(600);
+      expect(MAX_BATCH).toBe(500);
+      expect(statements.filter((sql) => sql === "begin immediate")).toHaveLength(2);
     }, (sql) => statements.push(sql));
   });
 

@@ -18,7 +18,7 @@ interface Pending {
 }
 
 /** Most callbacks committed in one transaction. */
-const MAX_BATCH = 500;
+export const MAX_BATCH = 500;
 
 /**
  * Stores verified callbacks durably, once each, with group commit: callbacks that arrive while a commit is in

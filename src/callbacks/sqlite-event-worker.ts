@@ -1,5 +1,6 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { prepareEvent, type EventInput } from "./event-batch.js";
+import { MAX_BATCH } from "./event-writer.js";
 import { SqliteEventLog, type StoreOutcome } from "./sqlite-event-log.js";
 
 /** A batch to store, from `SqliteEventBatchStore`. */
@@ -20,8 +21,8 @@ export type BatchResponse = { id: number } & StoreOutcome;
  */
 const log = new SqliteEventLog((workerData as { filename: string }).filename);
 
-/** Requests that arrived while a transaction ran: the next transaction stores them all. */
-let queued: BatchRequest[] = [];
+/** Requests that arrived while a transaction ran: the next transaction stores them (up to `MAX_BATCH` events). */
+const queued: BatchRequest[] = [];
 let running = false;
 
 parentPort!.on("message", (request: BatchRequest) => {
@@ -34,8 +35,14 @@ parentPort!.on("message", (request: BatchRequest) => {
 });
 
 async function flush(): Promise<void> {
-  const requests = queued;
-  queued = [];
+  // Whole requests, at least one, until the transaction holds MAX_BATCH events; the rest go into the next.
+  let count = 0;
+  let taken = 0;
+  while (taken < queued.length && (taken === 0 || count + queued[taken]!.events.length <= MAX_BATCH)) {
+    count += queued[taken]!.events.length;
+    taken += 1;
+  }
+  const requests = queued.splice(0, taken);
   await store(requests);
   running = queued.length > 0;
   if (running) setImmediate(flush);

@@ -2,6 +2,7 @@ import "reflect-metadata";
 import { createPubSub } from "@graphql-yoga/subscription";
 import { buildSchema } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
+import { setMaxListeners } from "node:events";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer } from "ws";
@@ -13,7 +14,10 @@ import { verifyCallbackSignature } from "../src/callbacks/callback-signature.js"
  * graphql-ws subscribers of a trivial schema through an in-memory pub/sub. Prints its port on stdout.
  */
 const secret = process.env.CALLBACK_SECRET ?? "";
-const pubsub = createPubSub<{ event: [Record<string, unknown>] }>();
+// One listener per subscriber on one target: thousands, on purpose (0 lifts the leak warning's limit).
+const eventTarget = new EventTarget();
+setMaxListeners(0, eventTarget);
+const pubsub = createPubSub<{ event: [Record<string, unknown>] }>({ eventTarget });
 const schema = buildSchema(`
   type Query { ok: Boolean }
   type Event { cursor: String trackingId: String amount: String transferStatus: String signedAt: String }

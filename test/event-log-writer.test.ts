@@ -13,6 +13,7 @@ import type { EventInput } from "../src/callbacks/event-batch.js";
 import { EventBatchFailed, SqliteEventBatchStore } from "../src/callbacks/sqlite-event-batch-store.js";
 import { MAX_BATCH } from "../src/callbacks/event-writer.js";
 import { sqlitePath } from "../src/db/orm.js";
+import { createLogger } from "../src/logger.js";
 import { SQLITE_BUSY_TIMEOUT_MS } from "../src/db/sqlite-connection.js";
 import { depositCallback, regenerateCallbackSecret } from "./support/callbacks.js";
 import { onPostgres } from "./support/database.js";
@@ -122,6 +123,32 @@ describe("a subscription started at the head", () => {
       expect(reads).toHaveLength(1);
     } finally {
       await subscription.return();
+    }
+  });
+});
+
+describe.runIf(onPostgres)("the PostgreSQL event writer", () => {
+  it("lets two instances store the same callbacks at once: each stored once, the other answered duplicate, no gap", async () => {
+    const { PostgresEventBatchStore } = await import("../src/callbacks/postgres-event-batch-store.js");
+    const databaseUrl = server.service.runtime.config.databaseUrl!;
+    const reads = [0, 0];
+    const stores = [0, 1].map(
+      (index) =>
+        new PostgresEventBatchStore(databaseUrl, "test_events", (sql) => (reads[index]! += sql.includes("json_array_elements_text") ? 1 : 0), createLogger("warn")),
+    );
+    try {
+      for (let round = 0; round < 10; round++) {
+        const batch = [event(), event(), event()];
+        const [first, second] = await Promise.all(stores.map((store) => store.store(batch)));
+        batch.forEach((_, index) => expect([first![index]!.stored, second![index]!.stored].sort()).toEqual([false, true]));
+        for (const input of batch) expect(await stored(input.callback.trackingId)).toBe(1);
+      }
+      // In each round the second write failed on a unique key, stored nothing, and its store read which keys were taken.
+      expect(reads[0]! + reads[1]!).toBeGreaterThanOrEqual(10);
+      const sequences = (await readEvents(server.em(), accountId, 0, 10_000)).map((e) => e.sequence);
+      expect(sequences).toEqual(sequences.map((_, index) => sequences[0]! + index));
+    } finally {
+      await Promise.all(stores.map((store) => store.close()));
     }
   });
 });

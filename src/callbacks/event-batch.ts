@@ -112,13 +112,56 @@ export interface BatchTransaction {
   write(rows: EventRow[], counters: Map<string, number>): Promise<void> | void;
 }
 
+/** The stored events' keys, as a storing transaction reads them. */
+export type StoredKeys = { signed_key: string; transfer_key: string }[];
+
+/**
+ * What to do with a batch, once it is known which of its keys are stored: each event's answer, and the rows to
+ * insert. A duplicate (same signed fields, or same transfer and status, stored before or earlier in the batch) is
+ * answered as such and takes no sequence number; the others are numbered 1, 2, … per account, in batch order, to
+ * be added to the account's counter.
+ */
+export interface BatchPlan {
+  results: WriteResult[];
+  rows: EventRow[];
+  /** Rows to insert per account (accounts with none are left out). */
+  added: Map<string, number>;
+}
+
+export function planBatch(events: readonly PreparedEvent[], stored: StoredKeys): BatchPlan {
+  const signedKeys = new Set(stored.map((row) => row.signed_key));
+  const transferKeys = new Set(stored.map((row) => row.transfer_key));
+  const added = new Map<string, number>();
+  const rows: EventRow[] = [];
+  const results = events.map(({ accountId, signedKey, transferKey, row }): WriteResult => {
+    if (signedKeys.has(signedKey) || transferKeys.has(transferKey)) {
+      return { stored: false, sameTransfer: transferKeys.has(transferKey) };
+    }
+    signedKeys.add(signedKey);
+    transferKeys.add(transferKey);
+    const sequence = (added.get(accountId) ?? 0) + 1;
+    added.set(accountId, sequence);
+    rows.push({ ...row, sequence });
+    return { stored: true, accountId, sequence };
+  });
+  return { results, rows, added };
+}
+
+/** The plan's answers and rows with each account's numbers moved past `base` (the counter's value before). */
+export function numberFrom(plan: BatchPlan, base: ReadonlyMap<string, number>): Pick<BatchPlan, "results" | "rows"> {
+  const at = (accountId: string, offset: number) => base.get(accountId)! + offset;
+  return {
+    results: plan.results.map((result) => (result.stored ? { ...result, sequence: at(result.accountId, result.sequence) } : result)),
+    rows: plan.rows.map((row) => ({ ...row, sequence: at(row.account_id as string, row.sequence as number) })),
+  };
+}
+
 /**
  * Stores one batch inside an open transaction: per account (in a fixed order, so that writers never deadlock),
  * lock the sequence counter; read which of the batch's idempotency keys are stored already; insert the new events
  * and advance the counters. Locking the counter orders an account's commits across writers (instances), so events
  * become visible in sequence order, and since the keys include the account, no other writer can store one of them
- * between the read and the insert. A duplicate (same signed fields, or same transfer and status, stored before or
- * earlier in the batch) is answered as such and takes no sequence number.
+ * between the read and the insert. See `planBatch` for duplicates and numbering.
  */
 export async function storeBatch(tx: BatchTransaction, events: readonly PreparedEvent[]): Promise<WriteResult[]> {
   const accounts = [...new Set(events.map((event) => event.accountId))].sort();
@@ -128,24 +171,10 @@ export async function storeBatch(tx: BatchTransaction, events: readonly Prepared
     events.map((event) => event.signedKey),
     events.map((event) => event.transferKey),
   );
-  const signedKeys = new Set(stored.map((row) => row.signed_key));
-  const transferKeys = new Set(stored.map((row) => row.transfer_key));
-
-  const next = new Map(start);
-  const rows: EventRow[] = [];
-  const results = events.map(({ accountId, signedKey, transferKey, row }): WriteResult => {
-    if (signedKeys.has(signedKey) || transferKeys.has(transferKey)) {
-      return { stored: false, sameTransfer: transferKeys.has(transferKey) };
-    }
-    signedKeys.add(signedKey);
-    transferKeys.add(transferKey);
-    const sequence = next.get(accountId)! + 1;
-    next.set(accountId, sequence);
-    rows.push({ ...row, sequence });
-    return { stored: true, accountId, sequence };
-  });
+  const plan = planBatch(events, stored);
+  const { results, rows } = numberFrom(plan, start);
   if (rows.length === 0) return results;
-  for (const [accountId, sequence] of next) if (sequence === start.get(accountId)) next.delete(accountId);
-  await tx.write(rows, next);
+  const counters = new Map([...plan.added].map(([accountId, count]) => [accountId, start.get(accountId)! + count]));
+  await tx.write(rows, counters);
   return results;
 }

@@ -1,28 +1,36 @@
 import pg from "pg";
 import type { Logger } from "../logger.js";
-import { EVENT_COLUMNS, prepareEvent, storeBatch, type EventInput, type WriteResult } from "./event-batch.js";
+import { EVENT_COLUMNS, numberFrom, planBatch, prepareEvent, type EventInput, type PreparedEvent, type WriteResult } from "./event-batch.js";
 import type { EventBatchStore } from "./event-writer.js";
 
-const LOCK_SEQUENCE =
-  "insert into event_sequence (account_id, value) values ($1, 0) " +
-  "on conflict (account_id) do update set value = event_sequence.value returning value";
 const STORED_KEYS =
   "select signed_key, transfer_key from callback_event where signed_key in (select json_array_elements_text($1::json)) " +
   "union all select signed_key, transfer_key from callback_event where transfer_key in (select json_array_elements_text($2::json))";
-// The rows, the counters and the notification in one statement (data-modifying CTEs always run to completion).
+// Advances each account's counter by its number of new rows (locking the counters in account order, until the
+// statement commits), inserts the rows numbered from the counter's value before, and notifies every instance;
+// answers each account's value before. Data-modifying CTEs always run to completion.
 const WRITE =
-  `with inserted as (insert into callback_event (${EVENT_COLUMNS.join(", ")}) ` +
-  `select ${EVENT_COLUMNS.join(", ")} from json_populate_recordset(null::callback_event, $1::json)), ` +
-  "advanced as (update event_sequence s set value = c.value from json_to_recordset($2::json) as c(account_id text, value int) " +
-  "where s.account_id = c.account_id returning s.account_id, s.value) " +
-  "select pg_notify($3, account_id || ':' || value) from advanced";
+  "with counts as (select account_id, added from json_to_recordset($2::json) as c(account_id text, added int)), " +
+  "locked as (insert into event_sequence (account_id, value) select account_id, added from counts order by account_id " +
+  "on conflict (account_id) do update set value = event_sequence.value + excluded.value returning account_id, value), " +
+  "based as (select l.account_id, l.value - c.added as base, l.value from locked l join counts c using (account_id)), " +
+  `inserted as (insert into callback_event (${EVENT_COLUMNS.join(", ")}) ` +
+  `select ${EVENT_COLUMNS.map((column) => (column === "sequence" ? "b.base + r.sequence" : `r.${column}`)).join(", ")} ` +
+  "from json_populate_recordset(null::callback_event, $1::json) r join based b using (account_id)) " +
+  "select account_id, base, pg_notify($3, account_id || ':' || value) from based";
+/** The unique keys a writer on another instance may have just taken (see `store`). */
+const KEY_CONSTRAINTS = new Set(["callback_event_signed_key_unique", "callback_event_transfer_key_unique"]);
 
 /**
- * Batches on PostgreSQL, on a connection of their own (one batch at a time), in a fixed four statements whatever
- * the batch's size: begin, lock each account's counter, read the stored keys, write (the rows, the counters and the
- * `NOTIFY` that tells every instance, this one's listener included, that there is more), commit. A connection
- * that fails is dropped and the next batch opens another, so the writer recovers by itself when the database
- * returns.
+ * Batches on PostgreSQL, on a connection of their own (one batch at a time), usually in one statement whatever
+ * the batch's size: it advances the counters, inserts the rows and sends the `NOTIFY` that tells every instance
+ * (this one's listener included) that there is more, and commits on its own. The counters' row locks order an
+ * account's commits across instances, so events become visible in sequence order. The batch is first written as if
+ * none of its keys were stored (duplicates within it are answered without the database); when one was, the write
+ * fails on the unique key and stores nothing, and the batch is written again after reading which keys are stored
+ * (twice at most: another instance may store one of them between the read and the write).
+ * A connection that fails is dropped and the next batch opens another, so the writer recovers by itself when the
+ * database returns.
  */
 export class PostgresEventBatchStore implements EventBatchStore {
   private readonly pool: pg.Pool;
@@ -40,7 +48,7 @@ export class PostgresEventBatchStore implements EventBatchStore {
   async store(inputs: EventInput[]): Promise<WriteResult[]> {
     const events = inputs.map((input) => prepareEvent(input, (date) => date.toISOString()));
     const client = await this.pool.connect();
-    const query = async <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []) => {
+    const query = async <T extends pg.QueryResultRow>(sql: string, params: unknown[]) => {
       this.onStatement(sql);
       return (await client.query<T>(sql, params)).rows;
     };
@@ -50,28 +58,41 @@ export class PostgresEventBatchStore implements EventBatchStore {
     const lost = (error: Error) => (broken = error);
     client.on("error", lost);
     try {
-      await query("begin");
-      const results = await storeBatch(
-        {
-          lockSequence: async (accountId) => (await query<{ value: number }>(LOCK_SEQUENCE, [accountId]))[0]!.value,
-          storedKeys: (signedKeys, transferKeys) =>
-            query<{ signed_key: string; transfer_key: string }>(STORED_KEYS, [JSON.stringify(signedKeys), JSON.stringify(transferKeys)]),
-          write: async (rows, counters) => {
-            const values = [...counters].map(([account_id, value]) => ({ account_id, value }));
-            await query(WRITE, [JSON.stringify(rows), JSON.stringify(values), this.notifyChannel]);
-          },
-        },
-        events,
-      );
-      await query("commit");
-      return results;
-    } catch (error) {
-      await client.query("rollback").catch((rollbackFailed: Error) => (broken = rollbackFailed));
-      throw error;
+      // First as if none of the keys were stored (the usual case: one statement); when one was, read which.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.write(query, events, attempt > 1);
+        } catch (error) {
+          const { code, constraint } = error as { code?: string; constraint?: string };
+          if (attempt === 3 || code !== "23505" || !KEY_CONSTRAINTS.has(constraint ?? "")) throw error;
+        }
+      }
     } finally {
       client.off("error", lost);
       client.release(broken);
     }
+  }
+
+  private async write(
+    query: <T extends pg.QueryResultRow>(sql: string, params: unknown[]) => Promise<T[]>,
+    events: PreparedEvent[],
+    readStored: boolean,
+  ): Promise<WriteResult[]> {
+    const stored = readStored
+      ? await query<{ signed_key: string; transfer_key: string }>(STORED_KEYS, [
+          JSON.stringify(events.map((event) => event.signedKey)),
+          JSON.stringify(events.map((event) => event.transferKey)),
+        ])
+      : [];
+    const plan = planBatch(events, stored);
+    if (plan.rows.length === 0) return plan.results;
+    const counts = [...plan.added].map(([account_id, added]) => ({ account_id, added }));
+    const based = await query<{ account_id: string; base: number | string }>(WRITE, [
+      JSON.stringify(plan.rows),
+      JSON.stringify(counts),
+      this.notifyChannel,
+    ]);
+    return numberFrom(plan, new Map(based.map((row) => [row.account_id, Number(row.base)]))).results;
   }
 
   async close(): Promise<void> {

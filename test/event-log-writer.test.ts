@@ -14,6 +14,7 @@ import { EventBatchFailed, SqliteEventBatchStore } from "../src/callbacks/sqlite
 import { MAX_BATCH } from "../src/callbacks/event-writer.js";
 import { sqlitePath } from "../src/db/orm.js";
 import { createLogger } from "../src/logger.js";
+import pg from "pg";
 import { SQLITE_BUSY_TIMEOUT_MS } from "../src/db/sqlite-connection.js";
 import { depositCallback, regenerateCallbackSecret } from "./support/callbacks.js";
 import { onPostgres } from "./support/database.js";
@@ -149,6 +150,28 @@ describe.runIf(onPostgres)("the PostgreSQL event writer", () => {
       expect(sequences).toEqual(sequences.map((_, index) => sequences[0]! + index));
     } finally {
       await Promise.all(stores.map((store) => store.close()));
+    }
+  });
+  it("opens another connection when the database ends the writer's, and the process keeps serving", async () => {
+    const { PostgresEventBatchStore, WRITER_APPLICATION_NAME } = await import("../src/callbacks/postgres-event-batch-store.js");
+    const databaseUrl = server.service.runtime.config.databaseUrl!;
+    const store = new PostgresEventBatchStore(databaseUrl, "test_events", () => {}, createLogger("silent"));
+    const admin = new pg.Client({ connectionString: databaseUrl });
+    await admin.connect();
+    try {
+      await expect(store.store([event()])).resolves.toMatchObject([{ stored: true }]);
+      const pid = (store as unknown as { client: { processID: number } }).client.processID;
+      const { rows } = await admin.query("select application_name from pg_stat_activity where pid = $1", [pid]);
+      expect(rows).toEqual([{ application_name: WRITER_APPLICATION_NAME }]);
+      await admin.query("select pg_terminate_backend($1)", [pid]);
+      // The batch right after may meet the ended connection (and fail, stored or not: the sender retries); the next is stored.
+      const input = event();
+      await store.store([input]).catch(() => []);
+      await expect(store.store([input])).resolves.toEqual([expect.objectContaining({})]);
+      expect(await stored(input.callback.trackingId)).toBe(1);
+    } finally {
+      await admin.end();
+      await store.close();
     }
   });
 });

@@ -18,6 +18,8 @@ const WRITE =
   `select ${EVENT_COLUMNS.map((column) => (column === "sequence" ? "b.base + r.sequence" : `r.${column}`)).join(", ")} ` +
   "from json_populate_recordset(null::callback_event, $1::json) r join based b using (account_id)) " +
   "select account_id, base, pg_notify($3, account_id || ':' || value) from based";
+/** How the writer's connection names itself to the database (`pg_stat_activity.application_name`). */
+export const WRITER_APPLICATION_NAME = "access-subgraph event writer";
 /** The unique keys a writer on another instance may have just taken (see `store`). */
 const KEY_CONSTRAINTS = new Set(["callback_event_signed_key_unique", "callback_event_transfer_key_unique"]);
 
@@ -33,30 +35,27 @@ const KEY_CONSTRAINTS = new Set(["callback_event_signed_key_unique", "callback_e
  * database returns.
  */
 export class PostgresEventBatchStore implements EventBatchStore {
-  private readonly pool: pg.Pool;
+  /** The writer's connection, held between batches; null until the next batch opens one. */
+  private client: pg.Client | null = null;
+  private connecting: Promise<pg.Client> | null = null;
+  private closed = false;
 
   constructor(
-    databaseUrl: string,
+    private readonly databaseUrl: string,
     private readonly notifyChannel: string,
     private readonly onStatement: (sql: string) => void,
-    logger: Logger,
-  ) {
-    this.pool = new pg.Pool({ connectionString: databaseUrl, max: 1, connectionTimeoutMillis: 5000 });
-    this.pool.on("error", (error) => logger.warn({ err: error }, "the event writer's idle connection failed; the next batch opens another"));
-  }
+    private readonly logger: Logger,
+  ) {}
 
   async store(inputs: EventInput[]): Promise<WriteResult[]> {
+    // With the connection open, the statement is sent before this function first waits: the batch goes out before
+    // the writer answers the callers of the batch before it.
+    const client = this.client ?? (await (this.connecting ??= this.connect().finally(() => (this.connecting = null))));
     const events = inputs.map((input) => prepareEvent(input, (date) => date.toISOString()));
-    const client = await this.pool.connect();
     const query = async <T extends pg.QueryResultRow>(sql: string, params: unknown[]) => {
       this.onStatement(sql);
       return (await client.query<T>(sql, params)).rows;
     };
-    let broken: Error | undefined;
-    // A connection that dies while this batch holds it reports here too (the pool listens only to idle ones);
-    // unheard, the error would end the process.
-    const lost = (error: Error) => (broken = error);
-    client.on("error", lost);
     try {
       // First as if none of the keys were stored (the usual case: one statement); when one was, read which.
       for (let attempt = 1; ; attempt++) {
@@ -67,10 +66,43 @@ export class PostgresEventBatchStore implements EventBatchStore {
           if (attempt === 3 || code !== "23505" || !KEY_CONSTRAINTS.has(constraint ?? "")) throw error;
         }
       }
-    } finally {
-      client.off("error", lost);
-      client.release(broken);
+    } catch (error) {
+      // A refusal by the database leaves the connection usable; anything else (it ended, the server is shutting
+      // down) drops it, and the next batch opens another.
+      const { code } = error as { code?: string };
+      if (typeof code !== "string" || /^(08|57)/.test(code)) this.drop(client);
+      throw error;
     }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const client = this.client;
+    this.client = null;
+    await client?.end().catch(() => {});
+  }
+
+  private async connect(): Promise<pg.Client> {
+    if (this.closed) throw new Error("the event writer is closed");
+    const client = new pg.Client({ connectionString: this.databaseUrl, connectionTimeoutMillis: 5000, application_name: WRITER_APPLICATION_NAME });
+    // Heard, a connection that fails between batches is only dropped; unheard, the error would end the process.
+    client.on("error", (error) => {
+      this.logger.warn({ err: error }, "the event writer's connection failed; the next batch opens another");
+      this.drop(client);
+    });
+    try {
+      await client.connect();
+    } catch (error) {
+      client.end().catch(() => {});
+      throw error;
+    }
+    this.client = client;
+    return client;
+  }
+
+  private drop(client: pg.Client): void {
+    if (this.client === client) this.client = null;
+    client.end().catch(() => {});
   }
 
   private async write(
@@ -93,9 +125,5 @@ export class PostgresEventBatchStore implements EventBatchStore {
       this.notifyChannel,
     ]);
     return numberFrom(plan, new Map(based.map((row) => [row.account_id, Number(row.base)]))).results;
-  }
-
-  async close(): Promise<void> {
-    await this.pool.end();
   }
 }

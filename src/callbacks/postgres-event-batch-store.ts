@@ -69,8 +69,8 @@ export class PostgresEventBatchStore implements EventBatchStore {
     } catch (error) {
       // A refusal by the database leaves the connection usable; anything else (it ended, the server is shutting
       // down) drops it, and the next batch opens another.
-      const { code } = error as { code?: string };
-      if (typeof code !== "string" || /^(08|57)/.test(code)) this.drop(client);
+      const refused = error instanceof pg.DatabaseError && !/^(08|57)/.test(error.code ?? "");
+      if (!refused) this.drop(client);
       throw error;
     }
   }

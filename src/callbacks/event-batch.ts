@@ -96,22 +96,6 @@ export function prepareEvent(input: EventInput, dateValue: (date: Date) => strin
   };
 }
 
-/** What a storing transaction does, one implementation per database (`sqlite-event-worker.ts`, `postgres-event-batch-store.ts`). */
-export interface BatchTransaction {
-  /** Locks the account's sequence counter (creating it at 0) until the transaction ends, and returns its value. */
-  lockSequence(accountId: string): Promise<number> | number;
-  /** The stored events with one of these signed keys or transfer keys. */
-  storedKeys(
-    signedKeys: string[],
-    transferKeys: string[],
-  ): Promise<{ signed_key: string; transfer_key: string }[]> | { signed_key: string; transfer_key: string }[];
-  /**
-   * Inserts the new events and sets the counters that moved (telling other instances, where they listen). Called
-   * only when there is a row to insert.
-   */
-  write(rows: EventRow[], counters: Map<string, number>): Promise<void> | void;
-}
-
 /** The stored events' keys, as a storing transaction reads them. */
 export type StoredKeys = { signed_key: string; transfer_key: string }[];
 
@@ -154,27 +138,4 @@ export function numberFrom(plan: BatchPlan, base: ReadonlyMap<string, number>): 
     results: plan.results.map((result) => (result.stored ? { ...result, sequence: at(result.accountId, result.sequence) } : result)),
     rows: plan.rows.map((row) => ({ ...row, sequence: at(row.account_id as string, row.sequence as number) })),
   };
-}
-
-/**
- * Stores one batch inside an open transaction: per account (in a fixed order, so that writers never deadlock),
- * lock the sequence counter; read which of the batch's idempotency keys are stored already; insert the new events
- * and advance the counters. Locking the counter orders an account's commits across writers (instances), so events
- * become visible in sequence order, and since the keys include the account, no other writer can store one of them
- * between the read and the insert. See `planBatch` for duplicates and numbering.
- */
-export async function storeBatch(tx: BatchTransaction, events: readonly PreparedEvent[]): Promise<WriteResult[]> {
-  const accounts = [...new Set(events.map((event) => event.accountId))].sort();
-  const start = new Map<string, number>();
-  for (const accountId of accounts) start.set(accountId, Number(await tx.lockSequence(accountId)));
-  const stored = await tx.storedKeys(
-    events.map((event) => event.signedKey),
-    events.map((event) => event.transferKey),
-  );
-  const plan = planBatch(events, stored);
-  const { results, rows } = numberFrom(plan, start);
-  if (rows.length === 0) return results;
-  const counters = new Map([...plan.added].map(([accountId, count]) => [accountId, start.get(accountId)! + count]));
-  await tx.write(rows, counters);
-  return results;
 }

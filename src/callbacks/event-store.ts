@@ -61,7 +61,7 @@ interface EventRow {
   currency: string | null;
   txid: string | null;
   signed_at: string;
-  received_at: number | string | Date;
+  received_at: number | Date;
 }
 
 const EVENTS_AFTER =
@@ -90,8 +90,8 @@ export async function readEventsAfter(em: EntityManager, accountId: string, afte
     currency: row.currency,
     txid: row.txid,
     signedAt: row.signed_at,
-    // Milliseconds on the embedded database; a date (or its text) on PostgreSQL.
-    receivedAt: new Date(typeof row.received_at === "string" && /^\d+$/.test(row.received_at) ? Number(row.received_at) : row.received_at),
+    // Milliseconds on the embedded database, a date on PostgreSQL.
+    receivedAt: new Date(row.received_at),
   }));
 }
 

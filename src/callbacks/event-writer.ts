@@ -1,6 +1,6 @@
 import type { EventInput, WriteResult } from "./event-batch.js";
 
-/** Stores a batch of callbacks in one transaction, answering for each (see `storeBatch`). */
+/** Stores a batch of callbacks in one transaction, answering for each (see `planBatch`). */
 export interface EventBatchStore {
   /**
    * Batches that may be handed over before the first is answered: 1 by default, so that the next batch gathers

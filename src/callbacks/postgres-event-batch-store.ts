@@ -1,6 +1,6 @@
 import pg from "pg";
 import type { Logger } from "../logger.js";
-import { EVENT_COLUMNS, numberFrom, planBatch, prepareEvent, type EventInput, type PreparedEvent, type WriteResult } from "./event-batch.js";
+import { EVENT_COLUMNS, numberFrom, planBatch, prepareEvent, type EventInput, type PreparedEvent, type StoredKeys, type WriteResult } from "./event-batch.js";
 import type { EventBatchStore } from "./event-writer.js";
 
 const STORED_KEYS =
@@ -111,7 +111,7 @@ export class PostgresEventBatchStore implements EventBatchStore {
     readStored: boolean,
   ): Promise<WriteResult[]> {
     const stored = readStored
-      ? await query<{ signed_key: string; transfer_key: string }>(STORED_KEYS, [
+      ? await query<StoredKeys[number]>(STORED_KEYS, [
           JSON.stringify(events.map((event) => event.signedKey)),
           JSON.stringify(events.map((event) => event.transferKey)),
         ])

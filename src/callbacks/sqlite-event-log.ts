@@ -1,6 +1,6 @@
 import Database from "libsql";
 import { configureSqliteConnection } from "../db/sqlite-connection.js";
-import { EVENT_COLUMNS, storeBatch, type PreparedEvent, type WriteResult } from "./event-batch.js";
+import { EVENT_COLUMNS, numberFrom, planBatch, type PreparedEvent, type StoredKeys, type WriteResult } from "./event-batch.js";
 
 const LOCK_SEQUENCE =
   "insert into event_sequence (account_id, value) values (?, 0) " +
@@ -17,8 +17,10 @@ export type StoreOutcome = { statements: string[] } & ({ results: WriteResult[] 
 
 /**
  * The event log on the embedded database, on a connection of its own: one IMMEDIATE transaction per call to
- * `store`, with the statements prepared once. The driver is synchronous; the transaction is over when `store`
- * returns.
+ * `store`, with the statements prepared once. The transaction first takes the database's write lock, so no other
+ * writer can store one of the batch's keys or move a counter between the reads and the inserts: per account (in a
+ * fixed order) it reads the counter (creating it at 0), reads which keys are stored, then inserts the new events
+ * (see `planBatch`) and advances the counters.
  */
 export class SqliteEventLog {
   private readonly connection: Database.Database;
@@ -29,7 +31,7 @@ export class SqliteEventLog {
     configureSqliteConnection(this.connection);
   }
 
-  async store(events: readonly PreparedEvent[]): Promise<StoreOutcome> {
+  store(events: readonly PreparedEvent[]): StoreOutcome {
     const { connection } = this;
     const statements: string[] = [];
     const statement = (sql: string) => {
@@ -42,21 +44,16 @@ export class SqliteEventLog {
       connection.exec("begin immediate");
       statements.push("begin immediate");
       try {
-        const results = await storeBatch(
-          {
-            lockSequence: (accountId) => (statement(LOCK_SEQUENCE).get([accountId]) as { value: number }).value,
-            storedKeys: (signedKeys, transferKeys) =>
-              statement(STORED_KEYS).all([JSON.stringify(signedKeys), JSON.stringify(transferKeys)]) as {
-                signed_key: string;
-                transfer_key: string;
-              }[],
-            write: (rows, counters) => {
-              for (const row of rows) statement(INSERT_EVENT).run(EVENT_COLUMNS.map((column) => row[column]));
-              for (const [accountId, sequence] of counters) statement(ADVANCE_SEQUENCE).run([sequence, accountId]);
-            },
-          },
-          events,
-        );
+        const accounts = [...new Set(events.map((event) => event.accountId))].sort();
+        const start = new Map(accounts.map((accountId) => [accountId, (statement(LOCK_SEQUENCE).get([accountId]) as { value: number }).value]));
+        const stored = statement(STORED_KEYS).all([
+          JSON.stringify(events.map((event) => event.signedKey)),
+          JSON.stringify(events.map((event) => event.transferKey)),
+        ]) as StoredKeys;
+        const plan = planBatch(events, stored);
+        const { results, rows } = numberFrom(plan, start);
+        for (const row of rows) statement(INSERT_EVENT).run(EVENT_COLUMNS.map((column) => row[column]));
+        for (const [accountId, added] of plan.added) statement(ADVANCE_SEQUENCE).run([start.get(accountId)! + added, accountId]);
         connection.exec("commit");
         statements.push("commit");
         return { statements, results };

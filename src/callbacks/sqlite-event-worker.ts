@@ -34,7 +34,7 @@ parentPort!.on("message", (request: BatchRequest) => {
   }
 });
 
-async function flush(): Promise<void> {
+function flush(): void {
   // Whole requests, at least one, until the transaction holds MAX_BATCH events; the rest go into the next.
   let count = 0;
   let taken = 0;
@@ -43,7 +43,7 @@ async function flush(): Promise<void> {
     taken += 1;
   }
   const requests = queued.splice(0, taken);
-  await store(requests);
+  store(requests);
   running = queued.length > 0;
   if (running) setImmediate(flush);
 }
@@ -52,9 +52,9 @@ async function flush(): Promise<void> {
  * Stores the events of every request in one transaction, and answers each request with its own results (or,
  * when the transaction failed, each with why: nothing of any of them was stored).
  */
-async function store(requests: BatchRequest[]): Promise<void> {
+function store(requests: BatchRequest[]): void {
   const events = requests.flatMap((request) => request.events.map((input) => prepareEvent(input, (date) => date.getTime())));
-  const outcome = await log.store(events);
+  const outcome = log.store(events);
   let offset = 0;
   requests.forEach((request, index) => {
     // The statements are reported once, with the first answer.

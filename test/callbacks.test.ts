@@ -133,6 +133,62 @@ describe("ingress: a signed callback is stored and pushed", () => {
   });
 });
 
+describe("the callback secrets in memory", () => {
+  /** Counts the reads of an account's callback secrets from now on. */
+  function secretReads(): { count(): number } {
+    let reads = 0;
+    let listening = true;
+    server.service.db.onStatement((sql) => {
+      if (listening && /from\s+["`]?callback_secret["`]?/i.test(sql)) reads += 1;
+    });
+    return {
+      count() {
+        listening = false;
+        return reads;
+      },
+    };
+  }
+
+  it("are read once for all the callbacks that arrive while they are read (regression: each started its own read)", async () => {
+    const cache = server.service.runtime.callbackSecrets;
+    server.clock.advance(1_001);
+    const reads = secretReads();
+    const all = await Promise.all(Array.from({ length: 20 }, () => cache.verifying(() => server.em(), demoAccountId)));
+    expect(reads.count()).toBe(1);
+    expect(new Set(all.map((secrets) => secrets.join()))).toEqual(new Set([secret]));
+  });
+
+  it("are read once when concurrent callbacks find them expired, and each callback is stored", async () => {
+    server.clock.advance(1_001);
+    const before = (await storedEvents()).length;
+    const reads = secretReads();
+    const answers = await Promise.all(Array.from({ length: 20 }, () => postCallback(server.url, depositCallback(secret))));
+    expect(answers.map((answer) => answer.status)).toEqual(Array(20).fill(200));
+    expect(reads.count()).toBe(1);
+    expect(await storedEvents()).toHaveLength(before + 20);
+  });
+
+  it("are not filled by a read that was in flight when they were dropped, nor kept from a read that failed", async () => {
+    const cache = server.service.runtime.callbackSecrets;
+    server.clock.advance(1_001);
+    const stale = cache.verifying(() => server.em(), demoAccountId);
+    cache.invalidate(demoAccountId);
+    await stale;
+    const reads = secretReads();
+    await cache.verifying(() => server.em(), demoAccountId);
+    await cache.verifying(() => server.em(), demoAccountId);
+    expect(reads.count()).toBe(1);
+
+    server.clock.advance(1_001);
+    await expect(
+      cache.verifying(() => {
+        throw new Error("no connection");
+      }, demoAccountId),
+    ).rejects.toThrow("no connection");
+    expect(await cache.verifying(() => server.em(), demoAccountId)).toEqual([secret]);
+  });
+});
+
 describe("ingress refusals: the right answer, nothing stored, nothing published", () => {
   type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   const without = (mutate: (body: Body) => void) => () => {

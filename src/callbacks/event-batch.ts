@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from "node:crypto";
+import { hash, randomUUID } from "node:crypto";
 import type { ParsedCallback } from "./callback-payload.js";
 
 /** One verified callback to store. */
@@ -16,10 +16,11 @@ export type WriteResult =
   /** Already stored: a replay or a resend. `sameTransfer` is false when only the signed fields matched. */
   | { stored: false; sameTransfer: boolean };
 
+/** SHA-256 (hex) over the parts, each followed by a NUL byte. */
 function sha256(...parts: string[]): string {
-  const hash = createHash("sha256");
-  for (const part of parts) hash.update(part).update("\u0000");
-  return hash.digest("hex");
+  let text = "";
+  for (const part of parts) text += `${part}\u0000`;
+  return hash("sha256", text, "hex");
 }
 
 /**

@@ -19,8 +19,7 @@ import { WalletAccounts } from "./callbacks/callback-ingress.js";
 import { callbackHandler, isCallbackRequest } from "./callbacks/callback-route.js";
 import { EVENTS_CHANNEL, EventFeed } from "./callbacks/event-feed.js";
 import { EventWriter } from "./callbacks/event-writer.js";
-import { PostgresEventBatchStore } from "./callbacks/postgres-event-batch-store.js";
-import { SqliteEventBatchStore } from "./callbacks/sqlite-event-batch-store.js";
+import { WriterThreadStore } from "./callbacks/writer-thread-store.js";
 import { createTokenService, type TokenService } from "./auth/tokens.js";
 import type { Config } from "./config.js";
 import { systemClock, type Clock } from "./clock.js";
@@ -98,9 +97,13 @@ export async function startService(config: Config, options: ServiceOptions = {})
       pollMs: config.subscriptions.pollMs,
     }),
     events: new EventWriter(
-      db.dialect === "postgresql"
-        ? new PostgresEventBatchStore(config.databaseUrl!, EVENTS_CHANNEL, (sql) => db.statementRun(sql), logger)
-        : new SqliteEventBatchStore(sqlitePath(config), (sql) => db.statementRun(sql)),
+      new WriterThreadStore(
+        db.dialect === "postgresql"
+          ? { dialect: "postgresql", databaseUrl: config.databaseUrl!, channel: EVENTS_CHANNEL }
+          : { dialect: "sqlite", filename: sqlitePath(config) },
+        (sql) => db.statementRun(sql),
+        logger,
+      ),
     ),
     callbackSecrets: new CallbackSecretCache(keys.box, clock),
   };

@@ -10,7 +10,8 @@ import { EventSubscription } from "../src/callbacks/event-subscription.js";
 import { User } from "../src/access/user.entity.js";
 import { loadViewer } from "../src/access/viewer.js";
 import type { EventInput } from "../src/callbacks/event-batch.js";
-import { EventBatchFailed, SqliteEventBatchStore } from "../src/callbacks/sqlite-event-batch-store.js";
+import { EventBatchFailed, WriterThreadStore, type WriterTarget } from "../src/callbacks/writer-thread-store.js";
+import { WRITER_APPLICATION_NAME, type WriterLogger } from "../src/callbacks/postgres-event-batch-store.js";
 import { MAX_BATCH } from "../src/callbacks/event-writer.js";
 import { sqlitePath } from "../src/db/orm.js";
 import { createLogger } from "../src/logger.js";
@@ -225,10 +226,22 @@ describe.skipIf(onPostgres)("the embedded database's connections", () => {
   });
 });
 
-describe.skipIf(onPostgres)("the embedded database's event writer thread", () => {
+describe("the event log's writer thread", () => {
+  /** Where a writer thread of the test's own stores: the test database, on either dialect. */
+  const target = (): WriterTarget =>
+    onPostgres
+      ? { dialect: "postgresql", databaseUrl: server.service.runtime.config.databaseUrl!, channel: "test_events" }
+      : { dialect: "sqlite", filename: sqlitePath({ dataDir: server.dataDir }) };
+  /** The statement that opens a transaction: SQLite's BEGIN; PostgreSQL's batch is one statement. */
+  const opensTransaction = (sql: string) => (onPostgres ? sql.startsWith("with counts as") : sql === "begin immediate");
+
   /** Runs `use` with a writer thread of its own on the test database (`onStatement` hears its statements). */
-  async function withStore(use: (store: SqliteEventBatchStore) => Promise<void>, onStatement?: (sql: string) => void): Promise<void> {
-    const store = new SqliteEventBatchStore(sqlitePath({ dataDir: server.dataDir }), onStatement);
+  async function withStore(
+    use: (store: WriterThreadStore) => Promise<void>,
+    onStatement?: (sql: string) => void,
+    logger?: WriterLogger,
+  ): Promise<void> {
+    const store = new WriterThreadStore(target(), onStatement, logger);
     try {
       await use(store);
     } finally {
@@ -236,7 +249,7 @@ describe.skipIf(onPostgres)("the embedded database's event writer thread", () =>
     }
   }
 
-  it("stores batches that reach it during a commit together, answering each batch with its own results", async () => {
+  it("stores batches that reach it during a transaction together, answering each batch with its own results", async () => {
     const statements: string[] = [];
     await withStore(async (store) => {
       const [a, b, c] = [event(), event(), event()];
@@ -245,8 +258,8 @@ describe.skipIf(onPostgres)("the embedded database's event writer thread", () =>
       expect(answers.map((results) => results.map((result) => result.stored))).toEqual([[true], [true, false], [true]]);
       const sequences = answers.flat().flatMap((result) => (result.stored ? [result.sequence] : []));
       expect(sequences).toEqual([sequences[0], sequences[0]! + 1, sequences[0]! + 2]);
-      expect(statements.filter((sql) => sql === "begin immediate")).toHaveLength(1);
-      expect(statements.filter((sql) => sql === "commit")).toHaveLength(1);
+      expect(statements.filter(opensTransaction)).toHaveLength(1);
+      if (!onPostgres) expect(statements.filter((sql) => sql === "commit")).toHaveLength(1);
       for (const input of [a, b, c]) expect(await stored(input.callback.trackingId)).toBe(1);
     }, (sql) => statements.push(sql));
   });
@@ -258,7 +271,7 @@ describe.skipIf(onPostgres)("the embedded database's event writer thread", () =>
       const answers = await Promise.all(batches.map((batch) => store.store(batch)));
       expect(answers.flat().filter((result) => result.stored)).toHaveLength(600);
       expect(MAX_BATCH).toBe(500);
-      expect(statements.filter((sql) => sql === "begin immediate")).toHaveLength(2);
+      expect(statements.filter(opensTransaction)).toHaveLength(2);
     }, (sql) => statements.push(sql));
   });
 
@@ -284,5 +297,33 @@ describe.skipIf(onPostgres)("the embedded database's event writer thread", () =>
       expect(again!.stored || again!.sameTransfer).toBe(true);
       expect(await stored(input.callback.trackingId)).toBe(1);
     });
+  });
+
+  it.runIf(onPostgres)("tells the service's logger when the database ends its connection, and closes its connection when closed", async () => {
+    const admin = new pg.Client({ connectionString: server.service.runtime.config.databaseUrl! });
+    await admin.connect();
+    const writers = async () =>
+      (await admin.query<{ pid: number }>("select pid from pg_stat_activity where application_name = $1 and datname = current_database()", [WRITER_APPLICATION_NAME]))
+        .rows;
+    const warnings: string[] = [];
+    try {
+      const before = (await writers()).map((row) => row.pid);
+      await withStore(
+        async (store) => {
+          await expect(store.store([event()])).resolves.toMatchObject([{ stored: true }]);
+          const [mine] = (await writers()).filter((row) => !before.includes(row.pid));
+          await admin.query("select pg_terminate_backend($1)", [mine!.pid]);
+          for (let wait = 0; wait < 50 && warnings.length === 0; wait++) await sleep(20);
+          expect(warnings).toEqual(["the event writer's connection failed; the next batch opens another"]);
+          await expect(store.store([event()])).resolves.toMatchObject([{ stored: true }]);
+          expect((await writers()).filter((row) => !before.includes(row.pid))).toHaveLength(1);
+        },
+        undefined,
+        { warn: (_fields, message) => warnings.push(message) },
+      );
+      expect((await writers()).filter((row) => !before.includes(row.pid))).toEqual([]);
+    } finally {
+      await admin.end();
+    }
   });
 });

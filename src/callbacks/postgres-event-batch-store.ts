@@ -1,5 +1,4 @@
 import pg from "pg";
-import type { Logger } from "../logger.js";
 import { EVENT_COLUMNS, numberFrom, planBatch, prepareEvent, type EventInput, type PreparedEvent, type StoredKeys, type WriteResult } from "./event-batch.js";
 import type { EventBatchStore } from "./event-writer.js";
 
@@ -18,6 +17,11 @@ const WRITE =
   `select ${EVENT_COLUMNS.map((column) => (column === "sequence" ? "b.base + r.sequence" : `r.${column}`)).join(", ")} ` +
   "from json_populate_recordset(null::callback_event, $1::json) r join based b using (account_id)) " +
   "select account_id, base, pg_notify($3, account_id || ':' || value) from based";
+/** Where the writer reports a connection it dropped (the service's logger, or a thread's stand-in for it). */
+export interface WriterLogger {
+  warn(fields: { err: unknown }, message: string): void;
+}
+
 /** How the writer's connection names itself to the database (`pg_stat_activity.application_name`). */
 export const WRITER_APPLICATION_NAME = "access-subgraph event writer";
 /** The unique keys a writer on another instance may have just taken (see `store`). */
@@ -44,7 +48,7 @@ export class PostgresEventBatchStore implements EventBatchStore {
     private readonly databaseUrl: string,
     private readonly notifyChannel: string,
     private readonly onStatement: (sql: string) => void,
-    private readonly logger: Logger,
+    private readonly logger: WriterLogger,
   ) {}
 
   async store(inputs: EventInput[]): Promise<WriteResult[]> {

@@ -46,10 +46,10 @@ interface Figure {
 
 const figures: Figure[] = [];
 /**
- * P1's connections: 16 for the figure, and 64 besides. A store that commits callbacks in groups gets more per
- * commit as more are in flight, while the bare server's rate does not depend on it; both are shown.
+ * P1's connections: 16 for the figure, and 64 and 128 besides. A store that commits callbacks in groups gets more
+ * per commit as more are in flight, while the bare server's rate does not depend on it; all are shown.
  */
-const P1_CONNECTIONS = [16, 64];
+const P1_CONNECTIONS = [16, 64, 128];
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const EVENT_QUERY = "subscription { callbackEvents { cursor trackingId amount transferStatus signedAt } }";
 

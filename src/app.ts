@@ -238,7 +238,14 @@ async function serve(runtime: Runtime, deps: { metrics: Metrics; db: Database })
       context: async ({ req }) => {
         const em = db.orm.em.fork();
         const address = clientAddressOf(req);
-        return createContext(() => em, runtime, await authenticate(runtime, em, req.headers.authorization, address), address);
+        const auth = await authenticate(runtime, em, req.headers.authorization, address);
+        const context = createContext(() => em, runtime, auth, address);
+        if (auth.viewer) {
+          const { viewer, expiresAt } = auth;
+          context.guardSubscription = (end) =>
+            guard.track({ viewer, authorization: req.headers.authorization, clientAddress: address, expiresAt, close: end });
+        }
+        return context;
       },
     }),
   );

@@ -34,6 +34,9 @@ export class EventSubscription implements AsyncIterableIterator<StoredEvent> {
   private visible: Set<string> | "all" | null = null;
   private watchdog: NodeJS.Timeout | null = null;
   private finished = false;
+  /** Why the subscription was ended from outside, thrown once by `next`. */
+  private failure: Error | null = null;
+  private readonly endListeners: (() => void)[] = [];
   /** The cursor is the head read at the start: no read is needed before the next news. */
   private atHead = false;
 
@@ -64,7 +67,25 @@ export class EventSubscription implements AsyncIterableIterator<StoredEvent> {
         this.waiting = null;
       }
     }
+    if (this.failure) {
+      const failure = this.failure;
+      this.failure = null;
+      throw failure;
+    }
     return { value: undefined, done: true };
+  }
+
+  /** Ends the subscription from outside: the pending or next call of `next` throws `error`, and then it is done. */
+  fail(error: Error): void {
+    if (this.finished) return;
+    this.failure = error;
+    void this.return();
+  }
+
+  /** Calls `listener` once the subscription has ended, however it ended. */
+  onEnd(listener: () => void): void {
+    if (this.finished) listener();
+    else this.endListeners.push(listener);
   }
 
   /** What the subscription may see, and where it starts. Its entity manager is not kept while it waits. */
@@ -84,6 +105,7 @@ export class EventSubscription implements AsyncIterableIterator<StoredEvent> {
     this.waiting?.cancel();
     this.disarm();
     this.buffer.length = 0;
+    for (const listener of this.endListeners.splice(0)) listener();
     return { value: undefined, done: true };
   }
 

@@ -26,6 +26,12 @@ export interface GraphQLContext {
   responseHeaders: Map<string, string>;
   /** The WebSocket a subscription runs on; absent over HTTP. */
   connection?: { close(code: number, reason: string): void };
+  /**
+   * Over HTTP (the router's callback mode, where no socket is guarded): starts guarding a subscription as a socket
+   * is guarded, `end` being called with the close code and reason when its token expires or its access is revoked
+   * or changed; returns what to call when the subscription ends. Absent over WebSocket and without a viewer.
+   */
+  guardSubscription?: (end: (code: number, reason: string) => void) => Promise<() => void>;
   /** Forgets the loaders and what they cached: the next use makes new ones (a subscription, at each event). */
   renewLoaders(): void;
   loaders: {

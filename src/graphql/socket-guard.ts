@@ -24,7 +24,8 @@ interface Guarded {
  * Keeps open sockets honest: every `intervalMs` it closes a socket whose token has expired (4401), and, for the
  * accounts whose access version moved (grants, API user state, API key, whitelist: any instance), checks each
  * socket again and closes it (4403) when its user lost access to anything it could see. One query covers all
- * accounts when nothing changed.
+ * accounts when nothing changed. A subscription in the router's HTTP callback mode is guarded the same way, its
+ * `close` ending the subscription with an error instead.
  */
 export class SocketGuard {
   private readonly sockets = new Set<Guarded>();

@@ -7,6 +7,9 @@ import { compose, subgraphsOfSupergraphYaml } from "../support/gateway.js";
 import { startHiveGateway } from "../support/hive-gateway.js";
 import { subscribe, wsClient } from "../support/ws-client.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
+import { RevokeWalletAccessDocument } from "../generated/graphql.js";
+import { execute } from "../support/graphql-client.js";
+import { DEMO_WALLETS } from "../support/fixtures.js";
 
 interface CallbackMessage {
   kind: string;
@@ -134,6 +137,68 @@ describe("Apollo Router's HTTP callback protocol, spoken by the test", () => {
       expect((await live.next()).data!.callbackEvents.trackingId).toBe("not-for-anonymous");
       await client.dispose();
       expect(receiver.messages.filter((message) => message.action === "next" && message.payload?.data)).toEqual([]);
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
+describe("access ends: a callback subscription completes with an error within 5 seconds, as a socket would close", () => {
+  /** Waits for the probe event on a graphql-ws subscriber: proof that events posted before it were delivered. */
+  async function probeDelivery(trackingId: string): Promise<void> {
+    const client = wsClient(server.url, { token: await server.token("owner@example.com") });
+    try {
+      const live = subscribe<{ callbackEvents: { trackingId: string } }>(client, SUBSCRIPTION, { after: await headCursor(server, secret) });
+      await postCallback(server.url, depositCallback(secret, { trackingId }));
+      expect((await live.next()).data!.callbackEvents.trackingId).toBe(trackingId);
+    } finally {
+      await client.dispose();
+    }
+  }
+
+  it("ends a viewer's subscription when their wallet access is revoked (FORBIDDEN), and sends nothing after", async () => {
+    const receiver = await callbackReceiver();
+    try {
+      await startCallbackSubscription(receiver.url, "sub-revoked", await server.token("viewer@example.com"), 1000);
+      await receiver.waitFor((message) => message.action === "check");
+      expect((await postCallback(server.url, depositCallback(secret, { trackingId: "before-revoke" }))).status).toBe(200);
+      await receiver.waitFor((message) => message.payload?.data?.callbackEvents?.trackingId === "before-revoke");
+
+      const revokedAt = Date.now();
+      const revoke = await execute(
+        server.url,
+        RevokeWalletAccessDocument,
+        { input: { userId: await server.userId("viewer@example.com"), walletId: DEMO_WALLETS.ETH } },
+        { token: await server.token("owner@example.com") },
+      );
+      expect(revoke.errors).toBeUndefined();
+      const complete = await receiver.waitFor((message) => message.action === "complete");
+      expect(Date.now() - revokedAt).toBeLessThan(5000);
+      expect(complete).toMatchObject({ id: "sub-revoked", verifier: "verifier-sub-revoked" });
+      expect(complete.errors).toEqual([expect.objectContaining({ message: "Access changed: subscribe again", extensions: { code: "FORBIDDEN" } })]);
+
+      const before = receiver.messages.length;
+      await postCallback(server.url, depositCallback(secret, { trackingId: "after-revoke" }));
+      await probeDelivery("probe-after-revoke");
+      expect(receiver.messages.slice(before).filter((message) => message.action === "next")).toEqual([]);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it("ends a subscription when its token expires (UNAUTHENTICATED)", async () => {
+    const receiver = await callbackReceiver();
+    try {
+      const shortLived = await server.service.tokens.sign(await server.userId("owner@example.com"), 2);
+      const startedAt = Date.now();
+      await startCallbackSubscription(receiver.url, "sub-expired", shortLived, 1000);
+      const complete = await receiver.waitFor((message) => message.action === "complete", 10_000);
+      expect(Date.now() - startedAt).toBeLessThan(2000 + 5000);
+      expect(complete.errors).toEqual([expect.objectContaining({ message: "Token expired", extensions: { code: "UNAUTHENTICATED" } })]);
+
+      const before = receiver.messages.length;
+      await probeDelivery("probe-after-expiry");
+      expect(receiver.messages.slice(before).filter((message) => message.action === "next")).toEqual([]);
     } finally {
       await receiver.close();
     }

@@ -4,12 +4,12 @@ import { Account } from "../src/access/account.entity.js";
 import { parseCallback } from "../src/callbacks/callback-payload.js";
 import {
   OnCallbackEventDocument,
-  RevokeWalletAccessDocument,
   SetApiUserActiveDocument,
   type OnCallbackEventSubscription,
 } from "./generated/graphql.js";
 import { depositCallback, headCursor, postCallback, regenerateCallbackSecret } from "./support/callbacks.js";
 import { onPostgres } from "./support/database.js";
+import { ownerRevokes } from "./support/access.js";
 import { DEMO_WALLETS } from "./support/fixtures.js";
 import { execute } from "./support/graphql-client.js";
 import { apiUserAccess } from "./support/api-user.js";
@@ -156,13 +156,7 @@ describe("access ends: sockets close within 5 seconds", () => {
     expect((await take(subscription, 1))[0]!.trackingId).toBe("before-revoke");
 
     const revokedAt = Date.now();
-    const revoke = await execute(
-      server.url,
-      RevokeWalletAccessDocument,
-      { input: { userId: await server.userId("viewer@example.com"), walletId: DEMO_WALLETS.ETH } },
-      { token: await server.token("owner@example.com") },
-    );
-    expect(revoke.errors).toBeUndefined();
+    await ownerRevokes(server, "viewer@example.com", DEMO_WALLETS.ETH);
     const closed = await viewerClient.closed;
     expect(closed.code).toBe(4403);
     expect(Date.now() - revokedAt).toBeLessThan(5000);

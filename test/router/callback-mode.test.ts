@@ -7,8 +7,7 @@ import { compose, subgraphsOfSupergraphYaml } from "../support/gateway.js";
 import { startHiveGateway } from "../support/hive-gateway.js";
 import { subscribe, wsClient } from "../support/ws-client.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
-import { RevokeWalletAccessDocument } from "../generated/graphql.js";
-import { execute } from "../support/graphql-client.js";
+import { ownerRevokes } from "../support/access.js";
 import { DEMO_WALLETS } from "../support/fixtures.js";
 
 interface CallbackMessage {
@@ -165,13 +164,7 @@ describe("access ends: a callback subscription completes with an error within 5 
       await receiver.waitFor((message) => message.payload?.data?.callbackEvents?.trackingId === "before-revoke");
 
       const revokedAt = Date.now();
-      const revoke = await execute(
-        server.url,
-        RevokeWalletAccessDocument,
-        { input: { userId: await server.userId("viewer@example.com"), walletId: DEMO_WALLETS.ETH } },
-        { token: await server.token("owner@example.com") },
-      );
-      expect(revoke.errors).toBeUndefined();
+      await ownerRevokes(server, "viewer@example.com", DEMO_WALLETS.ETH);
       const complete = await receiver.waitFor((message) => message.action === "complete");
       expect(Date.now() - revokedAt).toBeLessThan(5000);
       expect(complete).toMatchObject({ id: "sub-revoked", verifier: "verifier-sub-revoked" });

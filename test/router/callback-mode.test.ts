@@ -76,6 +76,26 @@ async function startCallbackSubscription(callbackUrl: string, id: string, token:
   });
 }
 
+/** Waits for a probe event on a graphql-ws subscriber: proof that the events posted before it were delivered. */
+async function probeDelivery(trackingId: string): Promise<void> {
+  const client = wsClient(server.url, { token: await server.token("owner@example.com") });
+  try {
+    const live = subscribe<{ callbackEvents: { trackingId: string } }>(client, SUBSCRIPTION, { after: await headCursor(server, secret) });
+    await postCallback(server.url, depositCallback(secret, { trackingId }));
+    expect((await live.next()).data!.callbackEvents.trackingId).toBe(trackingId);
+  } finally {
+    await client.dispose();
+  }
+}
+
+/** Posts an event and a probe after it: the receiver gets no `next` for either (the probe proves delivery ran). */
+async function expectNothingMoreSent(receiver: { messages: CallbackMessage[] }, trackingId: string): Promise<void> {
+  const before = receiver.messages.length;
+  await postCallback(server.url, depositCallback(secret, { trackingId }));
+  await probeDelivery(`probe-${trackingId}`);
+  expect(receiver.messages.slice(before).filter((message) => message.action === "next")).toEqual([]);
+}
+
 describe("Apollo Router's HTTP callback protocol, spoken by the test", () => {
   it("answers at once, checks the callback URL, posts events, and heartbeats within the router's window", async () => {
     const receiver = await callbackReceiver();
@@ -111,15 +131,7 @@ describe("Apollo Router's HTTP callback protocol, spoken by the test", () => {
       known = false;
       const forgottenAt = Date.now();
       await receiver.waitFor(() => Date.now() > forgottenAt + 800);
-      const before = receiver.messages.length;
-      await postCallback(server.url, depositCallback(secret, { trackingId: "after-forgotten" }));
-      // A later event for another subscriber proves delivery ran; the forgotten one got nothing more.
-      const client = wsClient(server.url, { token: await server.token("owner@example.com") });
-      const live = subscribe<{ callbackEvents: { trackingId: string } }>(client, SUBSCRIPTION, { after: await headCursor(server, secret) });
-      await postCallback(server.url, depositCallback(secret, { trackingId: "probe" }));
-      expect((await live.next()).data!.callbackEvents.trackingId).toBe("probe");
-      await client.dispose();
-      expect(receiver.messages.slice(before).filter((message) => message.action === "next")).toEqual([]);
+      await expectNothingMoreSent(receiver, "after-forgotten");
     } finally {
       await receiver.close();
     }
@@ -130,11 +142,7 @@ describe("Apollo Router's HTTP callback protocol, spoken by the test", () => {
     try {
       const response = await startCallbackSubscription(receiver.url, "sub-3", undefined, 1000);
       expect(response.status).toBe(401);
-      const client = wsClient(server.url, { token: await server.token("owner@example.com") });
-      const live = subscribe<{ callbackEvents: { trackingId: string } }>(client, SUBSCRIPTION, { after: await headCursor(server, secret) });
-      await postCallback(server.url, depositCallback(secret, { trackingId: "not-for-anonymous" }));
-      expect((await live.next()).data!.callbackEvents.trackingId).toBe("not-for-anonymous");
-      await client.dispose();
+      await probeDelivery("not-for-anonymous");
       expect(receiver.messages.filter((message) => message.action === "next" && message.payload?.data)).toEqual([]);
     } finally {
       await receiver.close();
@@ -143,18 +151,6 @@ describe("Apollo Router's HTTP callback protocol, spoken by the test", () => {
 });
 
 describe("access ends: a callback subscription completes with an error within 5 seconds, as a socket would close", () => {
-  /** Waits for the probe event on a graphql-ws subscriber: proof that events posted before it were delivered. */
-  async function probeDelivery(trackingId: string): Promise<void> {
-    const client = wsClient(server.url, { token: await server.token("owner@example.com") });
-    try {
-      const live = subscribe<{ callbackEvents: { trackingId: string } }>(client, SUBSCRIPTION, { after: await headCursor(server, secret) });
-      await postCallback(server.url, depositCallback(secret, { trackingId }));
-      expect((await live.next()).data!.callbackEvents.trackingId).toBe(trackingId);
-    } finally {
-      await client.dispose();
-    }
-  }
-
   it("ends a viewer's subscription when their wallet access is revoked (FORBIDDEN), and sends nothing after", async () => {
     const receiver = await callbackReceiver();
     try {
@@ -170,10 +166,7 @@ describe("access ends: a callback subscription completes with an error within 5 
       expect(complete).toMatchObject({ id: "sub-revoked", verifier: "verifier-sub-revoked" });
       expect(complete.errors).toEqual([expect.objectContaining({ message: "Access changed: subscribe again", extensions: { code: "FORBIDDEN" } })]);
 
-      const before = receiver.messages.length;
-      await postCallback(server.url, depositCallback(secret, { trackingId: "after-revoke" }));
-      await probeDelivery("probe-after-revoke");
-      expect(receiver.messages.slice(before).filter((message) => message.action === "next")).toEqual([]);
+      await expectNothingMoreSent(receiver, "after-revoke");
     } finally {
       await receiver.close();
     }
@@ -189,9 +182,7 @@ describe("access ends: a callback subscription completes with an error within 5 
       expect(Date.now() - startedAt).toBeLessThan(2000 + 5000);
       expect(complete.errors).toEqual([expect.objectContaining({ message: "Token expired", extensions: { code: "UNAUTHENTICATED" } })]);
 
-      const before = receiver.messages.length;
-      await probeDelivery("probe-after-expiry");
-      expect(receiver.messages.slice(before).filter((message) => message.action === "next")).toEqual([]);
+      await expectNothingMoreSent(receiver, "after-expiry");
     } finally {
       await receiver.close();
     }

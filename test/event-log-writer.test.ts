@@ -175,6 +175,32 @@ describe.runIf(onPostgres)("the PostgreSQL event writer", () => {
       await store.close();
     }
   });
+  it("fails a batch the database does not answer in time, drops the connection, and stores the retry once", async () => {
+    const { PostgresEventBatchStore } = await import("../src/callbacks/postgres-event-batch-store.js");
+    const databaseUrl = server.service.runtime.config.databaseUrl!;
+    const store = new PostgresEventBatchStore(databaseUrl, "test_events", () => {}, createLogger("silent"), 500);
+    const admin = new pg.Client({ connectionString: databaseUrl });
+    await admin.connect();
+    try {
+      await expect(store.store([event()])).resolves.toMatchObject([{ stored: true }]);
+      // Another transaction holds the account's counter: the writer's statement waits for it, unanswered.
+      await admin.query("begin");
+      await admin.query("select value from event_sequence where account_id = $1 for update", [accountId]);
+      const input = event();
+      const started = Date.now();
+      await expect(store.store([input])).rejects.toThrow(/timeout/i);
+      expect(Date.now() - started).toBeLessThan(5000);
+      await admin.query("rollback");
+      // The statement that timed out may still complete once the lock is gone; the sender's retry is stored once.
+      const [again] = await store.store([input]);
+      expect(again!.stored || again!.sameTransfer).toBe(true);
+      expect(await stored(input.callback.trackingId)).toBe(1);
+    } finally {
+      await admin.query("rollback").catch(() => {});
+      await admin.end();
+      await store.close();
+    }
+  });
 });
 
 describe.skipIf(onPostgres)("the embedded database's connections", () => {

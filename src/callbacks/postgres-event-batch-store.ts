@@ -24,6 +24,12 @@ export interface WriterLogger {
 
 /** How the writer's connection names itself to the database (`pg_stat_activity.application_name`). */
 export const WRITER_APPLICATION_NAME = "access-subgraph event writer";
+/**
+ * How long a batch's statement may take before its callers are answered 503 (the sender retries, and a statement
+ * that completed after all makes the retry a duplicate). Under load a statement takes milliseconds; this is for a
+ * database that stopped answering without closing the connection.
+ */
+export const WRITE_TIMEOUT_MS = 10_000;
 /** The unique keys a writer on another instance may have just taken (see `store`). */
 const KEY_CONSTRAINTS = new Set(["callback_event_signed_key_unique", "callback_event_transfer_key_unique"]);
 
@@ -35,8 +41,8 @@ const KEY_CONSTRAINTS = new Set(["callback_event_signed_key_unique", "callback_e
  * none of its keys were stored (duplicates within it are answered without the database); when one was, the write
  * fails on the unique key and stores nothing, and the batch is written again after reading which keys are stored
  * (twice at most: another instance may store one of them between the read and the write).
- * A connection that fails is dropped and the next batch opens another, so the writer recovers by itself when the
- * database returns.
+ * A connection that fails, or whose statement is not answered within `timeoutMs`, is dropped and the next batch
+ * opens another, so the writer recovers by itself when the database returns.
  */
 export class PostgresEventBatchStore implements EventBatchStore {
   /** The writer's connection, held between batches; null until the next batch opens one. */
@@ -49,6 +55,7 @@ export class PostgresEventBatchStore implements EventBatchStore {
     private readonly notifyChannel: string,
     private readonly onStatement: (sql: string) => void,
     private readonly logger: WriterLogger,
+    private readonly timeoutMs: number = WRITE_TIMEOUT_MS,
   ) {}
 
   async store(inputs: EventInput[]): Promise<WriteResult[]> {
@@ -88,7 +95,12 @@ export class PostgresEventBatchStore implements EventBatchStore {
 
   private async connect(): Promise<pg.Client> {
     if (this.closed) throw new Error("the event writer is closed");
-    const client = new pg.Client({ connectionString: this.databaseUrl, connectionTimeoutMillis: 5000, application_name: WRITER_APPLICATION_NAME });
+    const client = new pg.Client({
+      connectionString: this.databaseUrl,
+      connectionTimeoutMillis: 5000,
+      query_timeout: this.timeoutMs,
+      application_name: WRITER_APPLICATION_NAME,
+    });
     // Heard, a connection that fails between batches is only dropped; unheard, the error would end the process.
     client.on("error", (error) => {
       this.logger.warn({ err: error }, "the event writer's connection failed; the next batch opens another");

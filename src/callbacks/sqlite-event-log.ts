@@ -12,8 +12,17 @@ const STORED_KEYS =
 const INSERT_EVENT = `insert into callback_event (${EVENT_COLUMNS.join(", ")}) values (${EVENT_COLUMNS.map(() => "?").join(", ")})`;
 const ADVANCE_SEQUENCE = "update event_sequence set value = ? where account_id = ?";
 
+/** Why a transaction stored nothing, as it can cross to another thread. */
+export type StoreFailure = { message: string; code?: string };
+
 /** A transaction's outcome: its results, or why nothing of it was stored; and the statements it ran. */
-export type StoreOutcome = { statements: string[] } & ({ results: WriteResult[] } | { error: { message: string; code?: string } });
+export type StoreOutcome = { statements: string[] } & ({ results: WriteResult[] } | { error: StoreFailure });
+
+/** An error thrown while storing, as a `StoreFailure` (its message, and the driver's code when it has one). */
+export function failureOf(error: unknown): StoreFailure {
+  const { message, code } = error as { message?: string; code?: string };
+  return { message: message ?? String(error), ...(code === undefined ? {} : { code: String(code) }) };
+}
 
 /**
  * The event log on the embedded database, on a connection of its own: one IMMEDIATE transaction per call to
@@ -62,8 +71,7 @@ export class SqliteEventLog {
         throw error;
       }
     } catch (error) {
-      const { message, code } = error as { message?: string; code?: string };
-      return { statements, error: { message: message ?? String(error), code } };
+      return { statements, error: failureOf(error) };
     }
   }
 

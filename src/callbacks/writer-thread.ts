@@ -2,7 +2,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { prepareEvent, type EventInput } from "./event-batch.js";
 import { MAX_BATCH } from "./event-writer.js";
 import { PostgresEventBatchStore } from "./postgres-event-batch-store.js";
-import { SqliteEventLog, type StoreOutcome } from "./sqlite-event-log.js";
+import { failureOf, SqliteEventLog, type StoreFailure, type StoreOutcome } from "./sqlite-event-log.js";
 
 /** The database the writer thread stores events in. */
 export type WriterTarget = { dialect: "sqlite"; filename: string } | { dialect: "postgresql"; databaseUrl: string; channel: string };
@@ -16,17 +16,12 @@ export type WriterRequest = { id: number; events: EventInput[] } | { close: true
  */
 export type WriterMessage =
   | ({ id: number } & StoreOutcome)
-  | { log: { level: "warn"; message: string; error: { message: string; code?: string } } };
+  | { log: { level: "warn"; message: string; error: StoreFailure } };
 
 type BatchRequest = Extract<WriterRequest, { id: number }>;
 
 /** One transaction (SQLite) or one statement (PostgreSQL) for all of `events`; never throws. */
 type StoreEvents = (events: EventInput[]) => StoreOutcome | Promise<StoreOutcome>;
-
-function errorOf(error: unknown): { message: string; code?: string } {
-  const { message, code } = error as { message?: string; code?: string };
-  return { message: message ?? String(error), ...(code === undefined ? {} : { code: String(code) }) };
-}
 
 function openLog(target: WriterTarget): { store: StoreEvents; close(): Promise<void> | void } {
   if (target.dialect === "sqlite") {
@@ -36,7 +31,7 @@ function openLog(target: WriterTarget): { store: StoreEvents; close(): Promise<v
         try {
           return log.store(events.map((input) => prepareEvent(input, (date) => date.getTime())));
         } catch (error) {
-          return { statements: [], error: errorOf(error) };
+          return { statements: [], error: failureOf(error) };
         }
       },
       close: () => log.close(),
@@ -45,7 +40,7 @@ function openLog(target: WriterTarget): { store: StoreEvents; close(): Promise<v
   let statements: string[] = [];
   const logger = {
     warn(fields: { err?: unknown }, message: string) {
-      parentPort!.postMessage({ log: { level: "warn", message, error: errorOf(fields.err) } } satisfies WriterMessage);
+      parentPort!.postMessage({ log: { level: "warn", message, error: failureOf(fields.err) } } satisfies WriterMessage);
     },
   };
   const store = new PostgresEventBatchStore(target.databaseUrl, target.channel, (sql) => statements.push(sql), logger);
@@ -55,7 +50,7 @@ function openLog(target: WriterTarget): { store: StoreEvents; close(): Promise<v
       try {
         return { statements, results: await store.store(events) };
       } catch (error) {
-        return { statements, error: errorOf(error) };
+        return { statements, error: failureOf(error) };
       }
     },
     close: () => store.close(),

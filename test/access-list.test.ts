@@ -6,25 +6,18 @@ import {
   MeDocument,
   RevokeWalletAccessDocument,
 } from "./generated/graphql.js";
-import { DEMO_WALLETS, OTHER_WALLET } from "./support/fixtures.js";
+import { accessMutation, type AccessMutation } from "./support/access.js";
+import { DEMO_WALLETS, OTHER_WALLET, TEST_USERS } from "./support/fixtures.js";
 import { codes, execute } from "./support/graphql-client.js";
 import { startTestServer, type TestServer } from "./support/test-server.js";
 
 let server: TestServer;
 const token: Record<string, string> = {};
 const id: Record<string, string> = {};
-const EMAILS = [
-  "owner@example.com",
-  "admin@example.com",
-  "ops@example.com",
-  "viewer@example.com",
-  "other-owner@example.com",
-  "other-reader@example.com",
-];
 
 beforeAll(async () => {
   server = await startTestServer();
-  for (const email of EMAILS) {
+  for (const email of TEST_USERS) {
     token[email] = await server.token(email);
     id[email] = await server.userId(email);
   }
@@ -156,7 +149,7 @@ describe("refusals: each with its own code and message, and nothing changes", ()
   const cases: {
     name: string;
     as: string | null;
-    run: "grant" | "change" | "revoke";
+    run: AccessMutation;
     input: (ids: Record<string, string>) => Record<string, unknown>;
     code: string;
     message: RegExp;
@@ -199,10 +192,7 @@ describe("refusals: each with its own code and message, and nothing changes", ()
   });
 
   it.each(cases)("$name: $code", async ({ as, run, input, code, message }) => {
-    const document = { grant: GrantWalletAccessDocument, change: ChangeWalletRoleDocument, revoke: RevokeWalletAccessDocument }[run];
-    const result = await execute(server.url, document as typeof GrantWalletAccessDocument, { input: input(id) } as never, {
-      token: as ? token[as] : undefined,
-    });
+    const result = await accessMutation(server.url, run, input(id), as ? token[as] : undefined);
     expect(codes(result)).toEqual([code]);
     expect(result.errors![0]!.message).toMatch(message);
     expect(JSON.stringify(result.errors)).not.toMatch(/stack|at .*\.ts:/);

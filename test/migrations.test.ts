@@ -23,6 +23,16 @@ async function freshDatabase(): Promise<Database> {
   return db;
 }
 
+/** A database migrated up to `migration` that holds account "a1", with a session and a time to write rows with. */
+async function databaseAt(migration: string): Promise<{ db: Database; em: SqlEntityManager; now: number | string }> {
+  const db = await freshDatabase();
+  await db.orm.getMigrator().up({ to: migration });
+  const em = db.orm.em.fork() as SqlEntityManager;
+  const now = db.dialect === "sqlite" ? Date.now() : new Date().toISOString();
+  await em.execute("insert into account (id, name, created_at, access_version) values (?, ?, ?, 0)", ["a1", "A", now]);
+  return { db, em, now };
+}
+
 /** Every table and index of a SQLite database as its normalised definition. */
 async function sqliteDefinitions(db: Database): Promise<string[]> {
   const rows: { sql: string }[] = await db.orm.em
@@ -40,11 +50,7 @@ describe("migrations", () => {
   });
 
   it("give idempotency keys stored before 20261127030000 the prefix new keys have, so replays still match", async () => {
-    const db = await freshDatabase();
-    await db.orm.getMigrator().up({ to: "Migration20261127020000" });
-    const em = db.orm.em.fork() as SqlEntityManager;
-    const now = db.dialect === "sqlite" ? Date.now() : new Date().toISOString();
-    await em.execute("insert into account (id, name, created_at, access_version) values (?, ?, ?, 0)", ["a1", "A", now]);
+    const { db, em, now } = await databaseAt("Migration20261127020000");
     await em.execute(
       "insert into wallet (id, account_id, label, status, type, currency_iso, currency_alpha, currency_name, currency_exp, created_at) " +
         "values (?, ?, ?, 3, 1, 1002, ?, ?, 18, ?)",
@@ -56,12 +62,38 @@ describe("migrations", () => {
         "amount, signed_at, received_at, signed_key, transfer_key, payload) values (?, ?, 1, ?, ?, ?, ?, ?, 2, ?, ?, ?, ?, ?, ?)",
       ["e1", "a1", "w1", "DEPOSIT", "1", "t", "17618", "0.3", "1785312345", now, signed, transfer, "{}"],
     );
-    expect(await db.migrate()).toEqual(["Migration20261127030000"]);
+    expect((await db.migrate()).at(0)).toBe("Migration20261127030000");
     const [row] = await em.fork().execute<{ signed_key: string; transfer_key: string }[]>(
       "select signed_key, transfer_key from callback_event where id = ?",
       ["e1"],
     );
     expect(row).toEqual({ signed_key: `1785312345:${signed}`, transfer_key: `17618:${transfer}` });
+  });
+
+  it("keep audit entries stored before 20261127040000, their ids and the id sequence", async () => {
+    const { db, em, now } = await databaseAt("Migration20261127030000");
+    await em.execute("insert into app_user (id, account_id, email, kind, is_owner, created_at) values (?, ?, ?, ?, ?, ?)", [
+      "u1",
+      "a1",
+      "owner@example.com",
+      "HUMAN",
+      true,
+      now,
+    ]);
+    const insertEntry = "insert into audit_entry (account_id, actor_id, action, outcome, client_address, detail, created_at) values (?, ?, ?, ?, ?, ?, ?)";
+    await em.execute(insertEntry, ["a1", "u1", "SET_API_USER_ACTIVE", "SUCCESS", "10.0.0.1", "API user activated", now]);
+    await em.execute(insertEntry, ["a1", null, "ISSUE_API_TOKEN", "INVALID_CREDENTIALS", "10.0.0.2", "wrong secret", now]);
+    await em.execute("delete from audit_entry where id = 2");
+
+    expect(await db.migrate()).toEqual(["Migration20261127040000"]);
+    await em.execute(insertEntry, ["a1", "u1", "SET_API_IP_WHITELIST", "SUCCESS", "10.0.0.3", null, now]);
+    const rows = await em.fork().execute(
+      "select id, actor_id, action, outcome, client_address, detail, target_user_id, wallet_id, previous_role, role from audit_entry order by id",
+    );
+    expect(rows).toEqual([
+      { id: 1, actor_id: "u1", action: "SET_API_USER_ACTIVE", outcome: "SUCCESS", client_address: "10.0.0.1", detail: "API user activated", target_user_id: null, wallet_id: null, previous_role: null, role: null },
+      { id: 3, actor_id: "u1", action: "SET_API_IP_WHITELIST", outcome: "SUCCESS", client_address: "10.0.0.3", detail: null, target_user_id: null, wallet_id: null, previous_role: null, role: null },
+    ]);
   });
 
   it.runIf(onPostgres)("build exactly the schema the entities describe (PostgreSQL)", async () => {

@@ -1,4 +1,5 @@
 import { Arg, Ctx, Mutation, Query, Resolver } from "type-graphql";
+import type { OperationContext } from "../audit/audited-operation.js";
 import { requireViewer, type GraphQLContext } from "../graphql/context.js";
 import * as access from "./access.service.js";
 import {
@@ -11,6 +12,10 @@ import {
   RevokeWalletAccessPayload,
   ViewerObject,
 } from "./access.types.js";
+
+function operation(context: GraphQLContext): OperationContext {
+  return { em: context.em, runtime: context.runtime, viewer: requireViewer(context), clientAddress: context.clientAddress };
+}
 
 /** Thin adapter: the rules live in `access.service.ts`. */
 @Resolver()
@@ -34,7 +39,7 @@ export class AccessResolver {
     @Ctx() context: GraphQLContext,
     @Arg("input", () => GrantWalletAccessInput) input: GrantWalletAccessInput,
   ): ReturnType<typeof access.grantWalletAccess> {
-    return access.grantWalletAccess(context.em, requireViewer(context), input);
+    return access.grantWalletAccess(operation(context), input);
   }
 
   @Mutation(() => ChangeWalletRolePayload, { description: "Owner only: change the role a user holds on a wallet." })
@@ -42,7 +47,7 @@ export class AccessResolver {
     @Ctx() context: GraphQLContext,
     @Arg("input", () => ChangeWalletRoleInput) input: ChangeWalletRoleInput,
   ): ReturnType<typeof access.changeWalletRole> {
-    return access.changeWalletRole(context.em, requireViewer(context), input);
+    return access.changeWalletRole(operation(context), input);
   }
 
   @Mutation(() => RevokeWalletAccessPayload, { description: "Owner only: remove a user's access to a wallet." })
@@ -50,6 +55,6 @@ export class AccessResolver {
     @Ctx() context: GraphQLContext,
     @Arg("input", () => RevokeWalletAccessInput) input: RevokeWalletAccessInput,
   ): ReturnType<typeof access.revokeWalletAccess> {
-    return access.revokeWalletAccess(context.em, requireViewer(context), input);
+    return access.revokeWalletAccess(operation(context), input);
   }
 }

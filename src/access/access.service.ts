@@ -1,4 +1,6 @@
 import { UniqueConstraintViolationException, type EntityManager } from "@mikro-orm/core";
+import { AuditAction, type AuditSubject } from "../audit/audit.service.js";
+import { auditedOperation, type OperationContext } from "../audit/audited-operation.js";
 import { badInput, forbidden, notFound } from "../domain-error.js";
 import { isUserId, requireEmail, requireUserId, requireWalletId } from "../input-validation.js";
 import { Wallet } from "../wallets/wallet.entity.js";
@@ -96,6 +98,11 @@ function requireOwner(viewer: Viewer): void {
   if (!viewer.isOwner) throw forbidden("Only the account Owner can manage wallet access");
 }
 
+/** The role, when it is one of the roles; what an audit entry may record of a role asked for. */
+function knownRole(role: unknown): WalletRole | null {
+  return Object.values<unknown>(WalletRole).includes(role) ? (role as WalletRole) : null;
+}
+
 function requireGrantable(role: WalletRole): void {
   if (role === WalletRole.OWNER) {
     throw badInput("The OWNER role cannot be granted: an account has exactly one Owner", "role");
@@ -103,16 +110,22 @@ function requireGrantable(role: WalletRole): void {
   if (!GRANTABLE.has(role)) throw badInput(`Unknown role ${String(role)}`, "role");
 }
 
-async function accountWallet(em: EntityManager, viewer: Viewer, walletId: string): Promise<Wallet> {
+/** A wallet of the viewer's account, noted in the audit subject once found. */
+async function accountWallet(em: EntityManager, viewer: Viewer, walletId: string, subject: AuditSubject): Promise<Wallet> {
   const wallet = await em.findOne(Wallet, { $and: [{ id: requireWalletId(walletId) }, visibleWallets(viewer)] });
   if (!wallet) throw notFound(`Wallet ${walletId} was not found in this account`);
+  subject.walletId = wallet.id;
   return wallet;
 }
 
-/** A user of the viewer's account whose access the Owner may manage. */
-async function manageableUser(em: EntityManager, viewer: Viewer, userId: string): Promise<User> {
+/**
+ * A user of the viewer's account whose access the Owner may manage, noted in the audit subject once found, so
+ * that a refusal to manage them (the Owner, the API user) names them.
+ */
+async function manageableUser(em: EntityManager, viewer: Viewer, userId: string, subject: AuditSubject): Promise<User> {
   const user = await em.findOne(User, { id: requireUserId(userId), account: viewer.accountId });
   if (!user) throw notFound(`User ${userId} was not found in this account`);
+  subject.targetUserId = user.id;
   assertManageable(user);
   return user;
 }
@@ -138,46 +151,61 @@ export interface GrantWalletAccessInput {
   role?: WalletRole | null;
 }
 
-/** Gives a user a role on a wallet (READ_ONLY by default, as on the platform). Owner only. */
-export async function grantWalletAccess(
-  em: EntityManager,
-  viewer: Viewer,
+/**
+ * Gives a user a role on a wallet (READ_ONLY by default, as on the platform). Owner only. Audited, refusals
+ * included, with the user, the wallet and the role asked for.
+ */
+export function grantWalletAccess(
+  context: OperationContext,
   input: GrantWalletAccessInput,
 ): Promise<{ entry: AccessEntry; grant: Grant }> {
-  requireOwner(viewer);
-  const role = input.role ?? WalletRole.READ_ONLY;
-  requireGrantable(role);
-  if ((input.userId == null) === (input.email == null)) throw badInput("Give exactly one of userId and email", "userId");
-  const email = input.email == null ? null : requireEmail(input.email);
-  const wallet = await accountWallet(em, viewer, input.walletId);
+  const { em, viewer } = context;
+  return auditedOperation(context, AuditAction.GRANT_WALLET_ACCESS, async (subject) => {
+    const role = input.role ?? WalletRole.READ_ONLY;
+    subject.role = knownRole(role);
+    requireOwner(viewer);
+    requireGrantable(role);
+    if ((input.userId == null) === (input.email == null)) throw badInput("Give exactly one of userId and email", "userId");
+    const email = input.email == null ? null : requireEmail(input.email);
+    const wallet = await accountWallet(em, viewer, input.walletId, subject);
 
-  return em.transactional(async (tx) => {
-    let user: User | null;
-    if (email !== null) {
-      user = await tx.findOne(User, { account: viewer.accountId, email });
-      if (user) assertManageable(user);
-      else user = tx.create(User, { account: viewer.accountId, email, kind: UserKind.HUMAN });
-    } else {
-      user = await manageableUser(tx, viewer, input.userId!);
-    }
-    const existing = await tx.findOne(WalletAccess, { user: user.id, wallet: wallet.id });
-    if (existing) {
-      throw badInput(
-        `${user.email} already holds ${existing.role} on wallet ${wallet.id}; use changeWalletRole to change it`,
-        "walletId",
-      );
-    }
-    tx.create(WalletAccess, { user, wallet, role });
-    try {
-      await tx.flush();
-      await bumpAccessVersion(tx, viewer.accountId);
-    } catch (error) {
-      if (error instanceof UniqueConstraintViolationException) {
-        throw badInput(`${user.email} already has access to wallet ${wallet.id}`, "walletId");
+    const { user, created, result } = await em.transactional(async (tx) => {
+      let user: User | null;
+      let created = false;
+      if (email !== null) {
+        user = await tx.findOne(User, { account: viewer.accountId, email });
+        if (user) {
+          subject.targetUserId = user.id;
+          assertManageable(user);
+        } else {
+          user = tx.create(User, { account: viewer.accountId, email, kind: UserKind.HUMAN });
+          created = true;
+        }
+      } else {
+        user = await manageableUser(tx, viewer, input.userId!, subject);
       }
-      throw error;
-    }
-    return { entry: await entryOf(tx, viewer, user), grant: { wallet, role } };
+      const existing = await tx.findOne(WalletAccess, { user: user.id, wallet: wallet.id });
+      if (existing) {
+        throw badInput(
+          `${user.email} already holds ${existing.role} on wallet ${wallet.id}; use changeWalletRole to change it`,
+          "walletId",
+        );
+      }
+      tx.create(WalletAccess, { user, wallet, role });
+      try {
+        await tx.flush();
+        await bumpAccessVersion(tx, viewer.accountId);
+      } catch (error) {
+        if (error instanceof UniqueConstraintViolationException) {
+          throw badInput(`${user.email} already has access to wallet ${wallet.id}`, "walletId");
+        }
+        throw error;
+      }
+      return { user, created, result: { entry: await entryOf(tx, viewer, user), grant: { wallet, role } } };
+    });
+    // A user this grant adds exists only once it commits: noted here, never while it could still roll back.
+    subject.targetUserId = user.id;
+    return { result, detail: created ? "User added to the account" : undefined };
   });
 }
 
@@ -187,24 +215,31 @@ export interface ChangeWalletRoleInput {
   role: WalletRole;
 }
 
-/** Changes the role a user holds on a wallet. Owner only. */
-export async function changeWalletRole(
-  em: EntityManager,
-  viewer: Viewer,
+/**
+ * Changes the role a user holds on a wallet. Owner only. Audited, refusals included, with the user, the wallet,
+ * the role held before and the role asked for.
+ */
+export function changeWalletRole(
+  context: OperationContext,
   input: ChangeWalletRoleInput,
 ): Promise<{ entry: AccessEntry; grant: Grant }> {
-  requireOwner(viewer);
-  requireGrantable(input.role);
-  const wallet = await accountWallet(em, viewer, input.walletId);
-  const user = await manageableUser(em, viewer, input.userId);
-  const access = await em.findOne(WalletAccess, { user: user.id, wallet: wallet.id });
-  if (!access) throw notFound(`${user.email} has no access to wallet ${wallet.id}; use grantWalletAccess`);
-  access.role = input.role;
-  await em.transactional(async (tx) => {
-    await tx.flush();
-    await bumpAccessVersion(tx, viewer.accountId);
+  const { em, viewer } = context;
+  return auditedOperation(context, AuditAction.CHANGE_WALLET_ROLE, async (subject) => {
+    subject.role = knownRole(input.role);
+    requireOwner(viewer);
+    requireGrantable(input.role);
+    const wallet = await accountWallet(em, viewer, input.walletId, subject);
+    const user = await manageableUser(em, viewer, input.userId, subject);
+    const access = await em.findOne(WalletAccess, { user: user.id, wallet: wallet.id });
+    if (!access) throw notFound(`${user.email} has no access to wallet ${wallet.id}; use grantWalletAccess`);
+    subject.previousRole = access.role;
+    access.role = input.role;
+    await em.transactional(async (tx) => {
+      await tx.flush();
+      await bumpAccessVersion(tx, viewer.accountId);
+    });
+    return { result: { entry: await entryOf(em, viewer, user), grant: { wallet, role: input.role } } };
   });
-  return { entry: await entryOf(em, viewer, user), grant: { wallet, role: input.role } };
 }
 
 export interface RevokeWalletAccessInput {
@@ -212,21 +247,27 @@ export interface RevokeWalletAccessInput {
   walletId: string;
 }
 
-/** Removes a user's access to a wallet. Owner only. */
-export async function revokeWalletAccess(
-  em: EntityManager,
-  viewer: Viewer,
+/**
+ * Removes a user's access to a wallet. Owner only. Audited, refusals included, with the user, the wallet and the
+ * role held before.
+ */
+export function revokeWalletAccess(
+  context: OperationContext,
   input: RevokeWalletAccessInput,
 ): Promise<{ entry: AccessEntry; wallet: Wallet }> {
-  requireOwner(viewer);
-  const wallet = await accountWallet(em, viewer, input.walletId);
-  const user = await manageableUser(em, viewer, input.userId);
-  const access = await em.findOne(WalletAccess, { user: user.id, wallet: wallet.id });
-  if (!access) throw notFound(`${user.email} has no access to wallet ${wallet.id}`);
-  await em.transactional(async (tx) => {
-    tx.remove(access);
-    await tx.flush();
-    await bumpAccessVersion(tx, viewer.accountId);
+  const { em, viewer } = context;
+  return auditedOperation(context, AuditAction.REVOKE_WALLET_ACCESS, async (subject) => {
+    requireOwner(viewer);
+    const wallet = await accountWallet(em, viewer, input.walletId, subject);
+    const user = await manageableUser(em, viewer, input.userId, subject);
+    const access = await em.findOne(WalletAccess, { user: user.id, wallet: wallet.id });
+    if (!access) throw notFound(`${user.email} has no access to wallet ${wallet.id}`);
+    subject.previousRole = access.role;
+    await em.transactional(async (tx) => {
+      tx.remove(access);
+      await tx.flush();
+      await bumpAccessVersion(tx, viewer.accountId);
+    });
+    return { result: { entry: await entryOf(em, viewer, user), wallet } };
   });
-  return { entry: await entryOf(em, viewer, user), wallet };
 }

@@ -1,11 +1,14 @@
-import { Arg, Ctx, Int, Query, Resolver } from "type-graphql";
+import { Arg, Ctx, FieldResolver, Int, Query, Resolver, Root } from "type-graphql";
+import { UserObject } from "../access/access.types.js";
+import type { User } from "../access/user.entity.js";
 import { requireViewer, type GraphQLContext } from "../graphql/context.js";
 import { pageInfoOf } from "../graphql/page-info.js";
 import { DEFAULT_PAGE_SIZE, MAX_CURSOR_LENGTH, MAX_PAGE_SIZE } from "../pagination.js";
+import type { AuditEntry } from "./audit-entry.entity.js";
 import { auditLog } from "./audit.service.js";
-import { AuditLogConnection } from "./audit.types.js";
+import { AuditLogConnection, AuditLogEntryObject } from "./audit.types.js";
 
-@Resolver()
+@Resolver(() => AuditLogEntryObject)
 export class AuditResolver {
   @Query(() => AuditLogConnection, { description: "Owner only: the account's security audit log, newest first." })
   async auditLog(
@@ -17,5 +20,11 @@ export class AuditResolver {
   ) {
     const page = await auditLog(context.em, requireViewer(context), { first, after });
     return { edges: page.items, pageInfo: pageInfoOf(page) };
+  }
+
+  /** Through the request's user loader: one statement for a page, and only users the caller may see. */
+  @FieldResolver(() => UserObject, { nullable: true })
+  targetUser(@Root() entry: AuditEntry, @Ctx() context: GraphQLContext): Promise<User | null> | null {
+    return entry.targetUser ? context.loaders.users.load(entry.targetUser.id) : null;
   }
 }

@@ -1,4 +1,5 @@
 import type { EntityManager } from "@mikro-orm/core";
+import type { WalletRole } from "../access/roles.js";
 import type { Viewer } from "../access/viewer.js";
 import { StepUpError } from "../confirmation/step-up.js";
 import { DomainError, forbidden } from "../domain-error.js";
@@ -13,6 +14,9 @@ export enum AuditAction {
   REGENERATE_API_CREDENTIALS = "REGENERATE_API_CREDENTIALS",
   REGENERATE_CALLBACK_SECRET = "REGENERATE_CALLBACK_SECRET",
   ISSUE_API_TOKEN = "ISSUE_API_TOKEN",
+  GRANT_WALLET_ACCESS = "GRANT_WALLET_ACCESS",
+  CHANGE_WALLET_ROLE = "CHANGE_WALLET_ROLE",
+  REVOKE_WALLET_ACCESS = "REVOKE_WALLET_ACCESS",
 }
 
 /** How it ended. */
@@ -30,7 +34,22 @@ export enum AuditOutcome {
   ERROR = "ERROR",
 }
 
-export interface AuditRecord {
+/**
+ * What an entry is about, beyond its actor, in columns of their own so that the log can be read without parsing
+ * `detail`. Wallet access changes fill them in; other operations leave them empty.
+ */
+export interface AuditSubject {
+  /** A user of the entry's account. */
+  targetUserId?: string | null;
+  /** A wallet of the entry's account. */
+  walletId?: string | null;
+  /** The role held before the operation. */
+  previousRole?: WalletRole | null;
+  /** The role asked for. */
+  role?: WalletRole | null;
+}
+
+export interface AuditRecord extends AuditSubject {
   accountId: string;
   actorId: string | null;
   action: AuditAction;
@@ -63,6 +82,10 @@ export async function recordAudit(em: EntityManager, logger: Logger, record: Aud
       outcome: record.outcome,
       clientAddress: record.clientAddress.slice(0, 64),
       detail: record.detail?.slice(0, 500) ?? null,
+      targetUser: record.targetUserId ?? null,
+      walletId: record.walletId ?? null,
+      previousRole: record.previousRole ?? null,
+      role: record.role ?? null,
     });
     await fork.flush();
   } catch (error) {

@@ -1,5 +1,6 @@
 import { Field, ID, ObjectType, registerEnumType } from "type-graphql";
 import { UserObject } from "../access/access.types.js";
+import { WalletRole } from "../access/roles.js";
 import { connectionTypes } from "../graphql/connection.js";
 import { AuditAction, AuditOutcome } from "./audit.service.js";
 
@@ -28,6 +29,29 @@ export class AuditLogEntryObject {
 
   @Field(() => String, { nullable: true })
   detail!: string | null;
+
+  @Field(() => UserObject, {
+    nullable: true,
+    description:
+      "Wallet access changes: the user whose access it was, once found in the account (null when it was not: see detail).",
+  })
+  targetUser!: UserObject | null;
+
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      "Wallet access changes: the wallet, once found in the account (null when it was not: see detail). Kept as an id so that the entry still names a wallet that no longer exists.",
+  })
+  walletId!: string | null;
+
+  @Field(() => WalletRole, {
+    nullable: true,
+    description: "Role changes and revocations: the role the user held, once the grant was found.",
+  })
+  previousRole!: WalletRole | null;
+
+  @Field(() => WalletRole, { nullable: true, description: "Grants and role changes: the role asked for." })
+  role!: WalletRole | null;
 }
 
 export const { Connection: AuditLogConnection } = connectionTypes("AuditLog", AuditLogEntryObject);

@@ -5,12 +5,13 @@ import { UserKind } from "../access/roles.js";
 import { User } from "../access/user.entity.js";
 import type { Viewer } from "../access/viewer.js";
 import { AuditAction } from "../audit/audit.service.js";
+import type { OperationContext } from "../audit/audited-operation.js";
 import type { Confirmation } from "../confirmation/step-up.js";
 import { badInput, forbidden } from "../domain-error.js";
 import { normaliseWhitelist } from "../network/ip-whitelist.js";
 import { ApiAccess } from "./api-access.entity.js";
 import { generateApiKey, generateApiSecret } from "./generate.js";
-import { securedOperation, type OperationContext } from "./secured-operation.js";
+import { securedOperation } from "./secured-operation.js";
 
 /** E-mail given to the API user that the first activation creates. */
 export const API_USER_EMAIL = "api-user@api.invalid";

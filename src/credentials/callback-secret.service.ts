@@ -2,12 +2,13 @@ import type { EntityManager } from "@mikro-orm/core";
 import { Account } from "../access/account.entity.js";
 import type { Viewer } from "../access/viewer.js";
 import { AuditAction } from "../audit/audit.service.js";
+import type { OperationContext } from "../audit/audited-operation.js";
 import type { Confirmation } from "../confirmation/step-up.js";
 import { badInput, forbidden } from "../domain-error.js";
 import { CallbackSecret } from "./callback-secret.entity.js";
 import { generateCallbackSecret } from "./generate.js";
 import type { SecretBox } from "./secret-box.js";
-import { securedOperation, type OperationContext } from "./secured-operation.js";
+import { securedOperation } from "./secured-operation.js";
 
 /** Longest overlap during which the previous secret still verifies callbacks: 7 days. */
 export const MAX_PREVIOUS_SECRET_VALID_FOR = 7 * 24 * 60 * 60;

@@ -1,6 +1,6 @@
 import { Arg, Ctx, Mutation, Query, Resolver } from "type-graphql";
+import type { OperationContext } from "../audit/audited-operation.js";
 import { requireViewer, type GraphQLContext } from "../graphql/context.js";
-import type { OperationContext } from "./secured-operation.js";
 import * as apiAccess from "./api-access.service.js";
 import * as callbackSecrets from "./callback-secret.service.js";
 import {

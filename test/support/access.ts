@@ -1,6 +1,23 @@
-import { RevokeWalletAccessDocument } from "../generated/graphql.js";
-import { execute } from "./graphql-client.js";
+import { ChangeWalletRoleDocument, GrantWalletAccessDocument, RevokeWalletAccessDocument } from "../generated/graphql.js";
+import { execute, type GraphQLResult } from "./graphql-client.js";
 import type { TestServer } from "./test-server.js";
+
+/** The three access mutations by a short name, for tables of cases. */
+export type AccessMutation = "grant" | "change" | "revoke";
+
+/**
+ * Sends one access mutation with any input, well-formed or not, as tables of cases need; the answer's data is
+ * left untyped since it depends on the mutation.
+ */
+export function accessMutation(
+  url: string,
+  mutation: AccessMutation,
+  input: Record<string, unknown>,
+  token: string | undefined,
+): Promise<GraphQLResult<unknown>> {
+  const document = { grant: GrantWalletAccessDocument, change: ChangeWalletRoleDocument, revoke: RevokeWalletAccessDocument }[mutation];
+  return execute(url, document as typeof GrantWalletAccessDocument, { input } as never, { token });
+}
 
 /** Has the demo Owner revoke a user's access to a wallet; fails the test if the mutation is refused. */
 export async function ownerRevokes(server: TestServer, email: string, walletId: string): Promise<void> {

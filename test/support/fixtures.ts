@@ -13,6 +13,15 @@ import { Wallet } from "../../src/wallets/wallet.entity.js";
 export const DEMO_WALLETS = { ETH: "10001", BTC: "10002", USDT: "10003" } as const;
 /** The second account's single wallet. */
 export const OTHER_WALLET = "20001";
+/** Every user of the demo account (with `createTestAccounts`'s ADMIN) and of the second account, by e-mail. */
+export const TEST_USERS = [
+  "owner@example.com",
+  "admin@example.com",
+  "ops@example.com",
+  "viewer@example.com",
+  "other-owner@example.com",
+  "other-reader@example.com",
+] as const;
 
 /**
  * Test users beside the demo seed: an ADMIN of the demo account (ADMIN on the USDT wallet), and a second merchant

@@ -31,6 +31,11 @@ export interface Config {
     issuer: string;
     /** Expected `aud` claim. @default "access-subgraph" */
     audience: string;
+    /**
+     * Longest lifetime a user token may claim, `exp - (iat or now)`, in seconds; a token without `exp` is refused.
+     * @default 43200 (12 h, the CLI's development tokens)
+     */
+    maxLifetimeSeconds: number;
   };
   /** Base64 of 32 bytes for AES-256-GCM; unset: a key file `<dataDir>/master.key` is generated (not in production). */
   masterKey: string | undefined;
@@ -61,13 +66,43 @@ export interface Config {
     accessCheckMs: number;
     /** How often committed event heads are polled, in case a notification was lost. @default 1000 */
     pollMs: number;
+    /**
+     * Origins (`scheme://host:port`) of the routers that may receive subscriptions in HTTP callback mode. None: the
+     * callback mode is off, so nothing a caller sends makes the service post anywhere. @default none
+     */
+    callbackOrigins: string[];
+    /** The shortest heartbeat interval a router may ask for in callback mode. @default 5000 (the router's own) */
+    callbackMinHeartbeatMs: number;
+  };
+  websocket: {
+    /** Largest graphql-ws message accepted; a larger frame closes the socket with 1009 before it is read. @default 524288 */
+    maxPayloadBytes: number;
+    /** A socket must send `connection_init` this soon (else 4408); a refused one is closed 4401 this long after. @default 3000 */
+    connectionInitTimeoutMs: number;
+    /** Open sockets per client address. @default 32 */
+    maxSocketsPerAddress: number;
+    /** Open sockets from one trusted proxy (a router) when it names no other client. @default 10000 */
+    maxSocketsPerProxy: number;
+    /** Open sockets per user (a callback-mode subscription counts as one). @default 100 */
+    maxSocketsPerUser: number;
+    /** Operations running at once on one socket. @default 100 */
+    maxOperationsPerSocket: number;
   };
   graphql: {
     /** Deepest selection accepted (introspection excluded). @default 12 */
     maxDepth: number;
     /** Most aliases accepted in one operation. @default 15 */
     maxAliases: number;
+    /** Most lexical tokens in one document; parsing stops past it. @default 15000 (as Apollo Router's parser) */
+    maxTokens: number;
+    /** Most directives in one operation, fragments included (so on any one field too). @default 50 */
+    maxDirectives: number;
   };
+  /**
+   * Bearer token `/metrics` requires (at least 32 characters). Unset: `/metrics` is open outside production and
+   * not served in production. @default unset
+   */
+  metricsToken: string | undefined;
 }
 
 /** A configuration value that cannot be used; the process refuses to start with this message. */
@@ -92,6 +127,30 @@ function flag(env: Env, name: string, fallback: boolean): boolean {
   if (["1", "true", "yes"].includes(raw.toLowerCase())) return true;
   if (["0", "false", "no"].includes(raw.toLowerCase())) return false;
   throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+/** A comma-separated list, blanks dropped. */
+function list(env: Env, name: string): string[] {
+  return (env[name] ?? "")
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "");
+}
+
+/** Each entry as an origin (`scheme://host[:port]`, http or https, nothing else). */
+function origins(env: Env, name: string): string[] {
+  return list(env, name).map((entry) => {
+    let url: URL;
+    try {
+      url = new URL(entry);
+    } catch {
+      throw new ConfigError(`${name}: "${entry}" is not a URL`);
+    }
+    if (!["http:", "https:"].includes(url.protocol) || url.username || url.password || url.search || url.hash || url.pathname !== "/") {
+      throw new ConfigError(`${name}: "${entry}" must be an origin, http(s)://host[:port], with no path`);
+    }
+    return url.origin;
+  });
 }
 
 function optional(env: Env, name: string): string | undefined {
@@ -132,10 +191,11 @@ export function loadConfig(env: Env = process.env): Config {
   if (keyDerivation !== "raw" && keyDerivation !== "sha256") {
     throw new ConfigError(`CALLBACK_KEY_DERIVATION must be raw or sha256, got "${keyDerivation}"`);
   }
-  const trustedProxies = (optional(env, "TRUSTED_PROXIES") ?? "")
-    .split(",")
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== "");
+  const trustedProxies = list(env, "TRUSTED_PROXIES");
+  const metricsToken = optional(env, "METRICS_TOKEN");
+  if (metricsToken !== undefined && metricsToken.length < 32) {
+    throw new ConfigError("METRICS_TOKEN must be at least 32 characters long");
+  }
 
   return {
     production,
@@ -149,6 +209,7 @@ export function loadConfig(env: Env = process.env): Config {
       jwksUrl,
       issuer: optional(env, "JWT_ISSUER") ?? "access-subgraph",
       audience: optional(env, "JWT_AUDIENCE") ?? "access-subgraph",
+      maxLifetimeSeconds: integer(env, "JWT_MAX_LIFETIME_SECONDS", 43_200, 60, 2_592_000),
     },
     masterKey,
     seedDemo,
@@ -160,6 +221,16 @@ export function loadConfig(env: Env = process.env): Config {
       sendTimeoutMs: integer(env, "SUBSCRIPTION_SEND_TIMEOUT_MS", 10_000, 100, 600_000),
       accessCheckMs: integer(env, "SUBSCRIPTION_ACCESS_CHECK_MS", 1000, 100, 4000),
       pollMs: integer(env, "EVENT_POLL_MS", 1000, 50, 60_000),
+      callbackOrigins: origins(env, "SUBSCRIPTION_CALLBACK_ORIGINS"),
+      callbackMinHeartbeatMs: integer(env, "SUBSCRIPTION_CALLBACK_MIN_HEARTBEAT_MS", 5000, 100, 600_000),
+    },
+    websocket: {
+      maxPayloadBytes: integer(env, "WS_MAX_PAYLOAD_BYTES", 512 * 1024, 1024, 16 * 1024 * 1024),
+      connectionInitTimeoutMs: integer(env, "WS_CONNECTION_INIT_TIMEOUT_MS", 3000, 100, 60_000),
+      maxSocketsPerAddress: integer(env, "WS_MAX_SOCKETS_PER_ADDRESS", 32, 1, 1_000_000),
+      maxSocketsPerProxy: integer(env, "WS_MAX_SOCKETS_PER_PROXY", 10_000, 1, 1_000_000),
+      maxSocketsPerUser: integer(env, "WS_MAX_SOCKETS_PER_USER", 100, 1, 1_000_000),
+      maxOperationsPerSocket: integer(env, "WS_MAX_OPERATIONS_PER_SOCKET", 100, 1, 100_000),
     },
     apiTokenLifetimeSeconds: integer(env, "API_TOKEN_LIFETIME_SECONDS", 300, 10, 86_400),
     confirmation: {
@@ -169,6 +240,9 @@ export function loadConfig(env: Env = process.env): Config {
     graphql: {
       maxDepth: integer(env, "GRAPHQL_MAX_DEPTH", 12, 2, 100),
       maxAliases: integer(env, "GRAPHQL_MAX_ALIASES", 15, 0, 1000),
+      maxTokens: integer(env, "GRAPHQL_MAX_TOKENS", 15_000, 500, 1_000_000),
+      maxDirectives: integer(env, "GRAPHQL_MAX_DIRECTIVES", 50, 0, 10_000),
     },
+    metricsToken,
   };
 }

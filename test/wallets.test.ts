@@ -1,6 +1,9 @@
+import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEV_SIGNING_KEY_FILE } from "../src/auth/tokens.js";
+import { loadOrCreateKeyFile } from "../src/credentials/key-file.js";
 import { WalletDocument, WalletsDocument, type WalletsQuery } from "./generated/graphql.js";
-import { DEMO_WALLETS, OTHER_WALLET } from "./support/fixtures.js";
+import { DEMO_WALLETS, OTHER_WALLET, TEST_USERS } from "./support/fixtures.js";
 import { codes, execute } from "./support/graphql-client.js";
 import { startTestServer, type TestServer } from "./support/test-server.js";
 
@@ -9,14 +12,7 @@ const tokens: Record<string, string> = {};
 
 beforeAll(async () => {
   server = await startTestServer();
-  for (const email of [
-    "owner@example.com",
-    "admin@example.com",
-    "ops@example.com",
-    "viewer@example.com",
-    "other-owner@example.com",
-    "other-reader@example.com",
-  ]) {
+  for (const email of TEST_USERS) {
     tokens[email] = await server.token(email);
   }
 });
@@ -136,6 +132,35 @@ describe("authentication", () => {
       const result = await execute(server.url, WalletsDocument, {}, { token });
       expect(result.status).toBe(401);
       expect(codes(result)).toEqual(["UNAUTHENTICATED"]);
+    }
+  });
+
+  /** A token of the owner signed with the server's own key, its lifetime claims set by `claims`. */
+  async function ownerToken(claims: (token: SignJWT) => SignJWT): Promise<string> {
+    const key = loadOrCreateKeyFile(server.dataDir, DEV_SIGNING_KEY_FILE);
+    const token = new SignJWT({})
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject(await server.userId("owner@example.com"))
+      .setIssuer("access-subgraph")
+      .setAudience("access-subgraph");
+    return claims(token).sign(new Uint8Array(key));
+  }
+
+  it.each([
+    ["no exp", (token: SignJWT) => token.setIssuedAt()],
+    ["an exp 13 h after its iat", (token: SignJWT) => token.setIssuedAt().setExpirationTime("13h")],
+    ["no iat and an exp 13 h from now", (token: SignJWT) => token.setExpirationTime("13h")],
+    ["an iat long ago, so that its lifetime exceeds 12 h", (token: SignJWT) => token.setIssuedAt(Math.floor(Date.now() / 1000) - 13 * 3600).setExpirationTime("1h")],
+  ])("refuses a token with %s: its lifetime must be known and at most JWT_MAX_LIFETIME_SECONDS", async (_name, claims) => {
+    const result = await execute(server.url, WalletsDocument, {}, { token: await ownerToken(claims) });
+    expect(result.status).toBe(401);
+    expect(codes(result)).toEqual(["UNAUTHENTICATED"]);
+  });
+
+  it("accepts a token of the CLI's 12 hours, and so without iat", async () => {
+    for (const claims of [(token: SignJWT) => token.setIssuedAt().setExpirationTime("12h"), (token: SignJWT) => token.setExpirationTime("11h")]) {
+      const result = await execute(server.url, WalletsDocument, {}, { token: await ownerToken(claims) });
+      expect(result.errors).toBeUndefined();
     }
   });
 });

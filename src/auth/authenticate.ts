@@ -8,8 +8,8 @@ import { isAllowed } from "../network/ip-whitelist.js";
 import { bearerToken, type TokenService } from "./tokens.js";
 
 export type Authentication =
-  /** `expiresAt`: when the token stops being valid, epoch ms (null when it does not say). */
-  | { viewer: Viewer; error: null; expiresAt: number | null }
+  /** `expiresAt`: when the token stops being valid, epoch ms. */
+  | { viewer: Viewer; error: null; expiresAt: number }
   | { viewer: null; error: DomainError };
 
 export interface AuthenticationKeys {
@@ -27,7 +27,7 @@ async function authenticateApiUser(
   em: EntityManager,
   token: string,
   clientAddress: string,
-): Promise<{ viewer: Viewer; expiresAt: number | null }> {
+): Promise<{ viewer: Viewer; expiresAt: number }> {
   const claims = await keys.apiTokens.verify(token);
   const viewer = await loadViewer(em, claims.sub);
   if (!viewer || viewer.kind !== UserKind.API) throw unauthenticated("The access token names no API user");
@@ -63,7 +63,7 @@ export async function authenticate(
     if (viewer.kind === UserKind.API) {
       return { viewer: null, error: unauthenticated("The API user signs in with an access token from /token") };
     }
-    return { viewer, error: null, expiresAt: typeof claims.exp === "number" ? claims.exp * 1000 : null };
+    return { viewer, error: null, expiresAt: claims.exp * 1000 };
   } catch (error) {
     if (error instanceof DomainError) return { viewer: null, error };
     throw error;

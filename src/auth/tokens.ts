@@ -13,14 +13,17 @@ const MAX_TOKEN_LENGTH = 8192;
 export interface TokenService {
   /** Where keys come from: a JWKS URL, a configured shared key, or the generated development key. */
   readonly source: "jwks" | "shared-key" | "development-key";
-  /** Resolves the verified claims; throws UNAUTHENTICATED for anything else. */
-  verify(token: string): Promise<JWTPayload & { sub: string }>;
+  /**
+   * Resolves the verified claims; throws UNAUTHENTICATED for anything else, a token without `exp` or one whose
+   * lifetime (`exp - (iat or now)`) exceeds `JWT_MAX_LIFETIME_SECONDS` included.
+   */
+  verify(token: string): Promise<JWTPayload & { sub: string; exp: number }>;
   /** Signs a token for a user id; only with a local key (shared or development). */
   sign(userId: string, lifetimeSeconds: number, claims?: JWTPayload): Promise<string>;
 }
 
 export function createTokenService(config: Pick<Config, "jwt" | "dataDir">): TokenService {
-  const { issuer, audience } = config.jwt;
+  const { issuer, audience, maxLifetimeSeconds } = config.jwt;
   let source: TokenService["source"];
   let key: Uint8Array | JWTVerifyGetKey;
   if (config.jwt.jwksUrl) {
@@ -42,7 +45,7 @@ export function createTokenService(config: Pick<Config, "jwt" | "dataDir">): Tok
       if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) throw unauthenticated("Invalid bearer token");
       let payload: JWTPayload;
       try {
-        const options = { issuer, audience, algorithms };
+        const options = { issuer, audience, algorithms, requiredClaims: ["exp"] };
         ({ payload } = verifyKey ? await jwtVerify(token, await verifyKey(), options) : await jwtVerify(token, key as JWTVerifyGetKey, options));
       } catch {
         throw unauthenticated("Invalid or expired bearer token");
@@ -50,7 +53,12 @@ export function createTokenService(config: Pick<Config, "jwt" | "dataDir">): Tok
       if (typeof payload.sub !== "string" || payload.sub.length === 0 || payload.sub.length > 64) {
         throw unauthenticated("The bearer token names no user");
       }
-      return payload as JWTPayload & { sub: string };
+      // A token lives no longer than the limit from when it was issued (or from now, when it does not say).
+      const issuedAt = typeof payload.iat === "number" ? payload.iat : Math.floor(Date.now() / 1000);
+      if (payload.exp! - issuedAt > maxLifetimeSeconds) {
+        throw unauthenticated(`The bearer token lives longer than the ${maxLifetimeSeconds} s allowed`);
+      }
+      return payload as JWTPayload & { sub: string; exp: number };
     },
     async sign(userId, lifetimeSeconds, claims = {}) {
       if (!(key instanceof Uint8Array)) throw new Error("Tokens can only be signed with a local key");

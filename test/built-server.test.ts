@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -10,53 +10,31 @@ import {
   WalletsDocument,
   type OnCallbackEventSubscription,
 } from "./generated/graphql.js";
+import { BUILT_CLI, startBuiltServer, type BuiltServer } from "./support/built-server.js";
 import { createTestDatabase } from "./support/database.js";
 import { execute } from "./support/graphql-client.js";
 import { subscribe, wsClient } from "./support/ws-client.js";
 
-const root = path.resolve(import.meta.dirname, "..");
-const entry = path.join(root, "dist/src/main.js");
-const cli = path.join(root, "dist/src/cli/main.js");
-
-let child: ChildProcess;
-let stdout = "";
+let server: BuiltServer;
 let url: string;
 let env: NodeJS.ProcessEnv;
 let dataDir: string;
 let callbackSecret: string;
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
 
-/** Waits until the server logs that it listens, and returns the port it chose. */
-function waitForPort(timeoutMs = 20_000): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${stdout}`)), timeoutMs);
-    const check = () => {
-      const line = stdout.split("\n").find((text) => text.includes('"msg":"access-subgraph listening"'));
-      if (line) {
-        clearTimeout(timer);
-        resolve(JSON.parse(line).port);
-      }
-    };
-    child.stdout!.on("data", (chunk) => {
-      stdout += String(chunk);
-      check();
-    });
-    child.once("exit", (code) => reject(new Error(`server exited with ${code}:\n${stdout}`)));
-  });
-}
-
 /** Runs a CLI command against the same data directory and returns its last line of output. */
 async function cliLastLine(...args: string[]): Promise<string> {
-  const { stdout: out } = await promisify(execFile)(process.execPath, [cli, ...args], { env });
+  const { stdout: out } = await promisify(execFile)(process.execPath, [BUILT_CLI, ...args], { env });
   return out.trim().split("\n").at(-1)!;
 }
 
 const tokenFor = (email: string) => cliLastLine("token", email);
 
 beforeAll(async () => {
-  expect(fs.existsSync(entry), "run `npm run build` first (npm test does)").toBe(true);
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "access-built-"));
   database = await createTestDatabase();
+  // A database file left readable by others (made by hand, or by an older build) is made private at start.
+  if (!database.databaseUrl) fs.writeFileSync(path.join(dataDir, "access.sqlite"), "", { mode: 0o644 });
   env = {
     PATH: process.env.PATH,
     PORT: "0",
@@ -64,26 +42,28 @@ beforeAll(async () => {
     DATA_DIR: dataDir,
     ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl, SEED_DEMO: "true" } : {}),
   };
-  child = spawn(process.execPath, [entry], { env, stdio: ["ignore", "pipe", "pipe"] });
-  url = `http://127.0.0.1:${await waitForPort()}`;
+  server = await startBuiltServer(env);
+  url = server.url;
 });
 afterAll(async () => {
-  if (child.exitCode === null) child.kill("SIGKILL");
+  if (server?.child.exitCode === null) server.child.kill("SIGKILL");
   await database?.drop();
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe("the built server (node dist/src/main.js)", () => {
   it("prints the generated demo credentials once, outside the JSON logs", () => {
-    expect(stdout).toContain('Demo account "Demo Merchant" created');
-    expect(stdout).toMatch(/Password: {6}\S{12,}/);
-    expect(stdout).toMatch(/otpauth:\/\/totp\/access-subgraph:owner%40example\.com\?.*secret=[A-Z2-7]+/);
+    expect(server.stdout()).toContain('Demo account "Demo Merchant" created');
+    expect(server.stdout()).toMatch(/Password: {6}\S{12,}/);
+    expect(server.stdout()).toMatch(/otpauth:\/\/totp\/access-subgraph:owner%40example\.com\?.*secret=[A-Z2-7]+/);
   });
 
-  it("keeps generated keys in files only its user can read", () => {
-    for (const file of ["master.key", "jwt-dev.key"]) {
-      expect(fs.statSync(path.join(dataDir, file)).mode & 0o777).toBe(0o600);
-    }
+  it("keeps its keys and its embedded database (with its WAL and shared memory) in files only its user can read", () => {
+    const files = fs.readdirSync(dataDir);
+    expect(files).toEqual(
+      expect.arrayContaining(["master.key", "jwt-dev.key", ...(database.databaseUrl ? [] : ["access.sqlite", "access.sqlite-wal", "access.sqlite-shm"])]),
+    );
+    for (const file of files) expect([file, fs.statSync(path.join(dataDir, file)).mode & 0o777]).toEqual([file, 0o600]);
   });
 
   it("serves three wallets to the Owner and one to the read-only viewer, with tokens from the CLI", async () => {
@@ -94,7 +74,7 @@ describe("the built server (node dist/src/main.js)", () => {
   });
 
   it("confirms a secret regeneration with the printed password and the CLI's one-time code", async () => {
-    const password = /Password: {6}(\S+)/.exec(stdout)![1]!;
+    const password = /Password: {6}(\S+)/.exec(server.stdout())![1]!;
     const otp = await cliLastLine("otp", "owner@example.com");
     expect(otp).toMatch(/^\d{6}$/);
     const result = await execute(
@@ -107,7 +87,7 @@ describe("the built server (node dist/src/main.js)", () => {
     callbackSecret = (result.data as { regenerateCallbackSecret: { callbackSecret: string } }).regenerateCallbackSecret
       .callbackSecret;
     expect(callbackSecret).toMatch(/^acs_whsec_/);
-    expect(stdout).not.toContain(callbackSecret);
+    expect(server.stdout()).not.toContain(callbackSecret);
   });
 
   it("accepts the simulator's signed callbacks and pushes them to a subscriber", async () => {
@@ -126,7 +106,7 @@ describe("the built server (node dist/src/main.js)", () => {
     await client.dispose();
 
     // The terminal dashboard of the README prints the same events as JSON lines.
-    const watcher = spawn(process.execPath, [cli, "watch-events", "--token", token, "--url", `${url.replace(/^http/, "ws")}/graphql`, "--after", after!], { env });
+    const watcher = spawn(process.execPath, [BUILT_CLI, "watch-events", "--token", token, "--url", `${url.replace(/^http/, "ws")}/graphql`, "--after", after!], { env });
     let watched = "";
     const line = new Promise<string>((resolve) =>
       watcher.stdout!.on("data", (chunk) => {
@@ -142,9 +122,7 @@ describe("the built server (node dist/src/main.js)", () => {
   });
 
   it("shuts down cleanly on SIGTERM", async () => {
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    child.kill("SIGTERM");
-    expect(await exited).toBe(0);
-    expect(stdout).toContain('"msg":"shutting down"');
+    expect(await server.stop()).toBe(0);
+    expect(server.stdout()).toContain('"msg":"shutting down"');
   });
 });

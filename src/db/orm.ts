@@ -8,6 +8,7 @@ import path from "node:path";
 import type { Config } from "../config.js";
 import { entities } from "./entities.js";
 import { migrationsFor, type Dialect } from "./migrations/index.js";
+import { ensurePrivateFile, restrictMode } from "../private-files.js";
 import { configureSqliteConnection } from "./sqlite-connection.js";
 
 /** An open database: the ORM, which dialect it speaks, and a hook on every SQL statement sent. */
@@ -109,6 +110,12 @@ function ormOptions(config: Pick<Config, "databaseUrl" | "dataDir">): { dialect:
 /** Opens the configured database (SQLite by default, PostgreSQL when `DATABASE_URL` says so). */
 export async function openDatabase(config: Pick<Config, "databaseUrl" | "dataDir">): Promise<Database> {
   const { dialect, options } = ormOptions(config);
+  if (dialect === "sqlite") {
+    // SQLite creates the WAL and shared-memory files with the database file's mode: 0600 for all three.
+    const file = sqlitePath(config);
+    ensurePrivateFile(file);
+    for (const suffix of ["-wal", "-shm", "-journal"]) restrictMode(file + suffix);
+  }
   const orm = await MikroORM.init(options);
   const knex = (orm.em.getConnection() as unknown as { getKnex(): Knex }).getKnex();
   const listeners: ((sql: string) => void)[] = [];

@@ -1,0 +1,22 @@
+import fs from "node:fs";
+import path from "node:path";
+
+/**
+ * Files the service writes under its data directory hold keys and the embedded database: only the service's own
+ * user may read them (0600, the directory 0700 when created). Modes are set on files that exist already too, so a
+ * data directory made by hand or by an older build is brought in line at start.
+ */
+export function ensurePrivateFile(file: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  fs.closeSync(fs.openSync(file, "a", 0o600));
+  restrictMode(file);
+}
+
+/** Sets 0600 on a file that exists; nothing when it does not. */
+export function restrictMode(file: string): void {
+  try {
+    if ((fs.statSync(file).mode & 0o777) !== 0o600) fs.chmodSync(file, 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+}

@@ -3,17 +3,9 @@ import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHt
 import { ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { expressMiddleware } from "@as-integrations/express5";
-import { maxAliasesRule } from "@escape.tech/graphql-armor-max-aliases";
-import { maxDepthRule } from "@escape.tech/graphql-armor-max-depth";
 import express, { type ErrorRequestHandler, type Request } from "express";
-import {
-  GraphQLError,
-  type ValidationContext,
-  type ValidationRule,
-} from "graphql";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { WebSocketServer } from "ws";
 import { authenticate } from "./auth/authenticate.js";
 import { WalletAccounts } from "./callbacks/callback-ingress.js";
 import { callbackHandler, isCallbackRequest } from "./callbacks/callback-route.js";
@@ -32,6 +24,7 @@ import { seedDemoData, type DemoSeedResult } from "./db/demo-seed.js";
 import { openDatabase, sqlitePath, type Database } from "./db/orm.js";
 import { createContext, type GraphQLContext } from "./graphql/context.js";
 import { createErrorFormatter } from "./graphql/error-mapping.js";
+import { operationRules } from "./graphql/operation-rules.js";
 import {
   authenticationPlugin,
   metricsPlugin,
@@ -39,16 +32,19 @@ import {
   singleSensitiveFieldPlugin,
 } from "./graphql/plugins.js";
 import { buildFederatedSchema } from "./graphql/schema.js";
-import { SocketGuard } from "./graphql/socket-guard.js";
-import { subscriptionCallbackPlugins } from "./graphql/subscription-callback.js";
+import { SessionGuard } from "./graphql/session-guard.js";
+import { subscriptionCallbackPlugin } from "./graphql/subscription-callback.js";
 import { serveWebSockets } from "./graphql/websocket.js";
+import { shuttingDown } from "./domain-error.js";
 import { createLogger, type Logger } from "./logger.js";
-import { Metrics } from "./metrics.js";
+import { Metrics, metricsAccess } from "./metrics.js";
 import { ClientAddressResolver } from "./network/client-address.js";
 import { stepUpDependencies, tokenLimiter, type Runtime } from "./runtime.js";
 
 /** Largest GraphQL request body accepted over HTTP. */
 const GRAPHQL_BODY_LIMIT = "512kb";
+/** How long a stopping server waits for its sockets to send their last messages and close. */
+const SHUTDOWN_DRAIN_MS = 5000;
 
 export interface ServiceOptions {
   /** Defaults to JSON logs on stdout at the configured level. */
@@ -138,12 +134,7 @@ async function serve(runtime: Runtime, deps: { metrics: Metrics; db: Database })
   const clientAddressOf = (req: Pick<Request, "socket" | "headers">) =>
     runtime.addresses.resolve(req.socket.remoteAddress, req.headers["x-forwarded-for"]);
   const schema = await buildFederatedSchema();
-  // Report through the validation context (a validation error for the client), instead of throwing.
-  const report = { propagateOnRejection: false, onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)] };
-  const limits: ValidationRule[] = [
-    maxDepthRule({ n: config.graphql.maxDepth, ...report }),
-    maxAliasesRule({ n: config.graphql.maxAliases, ...report }),
-  ];
+  const rules = operationRules(config, SECURITY_MUTATIONS);
   const formatError = createErrorFormatter(logger);
 
   const app = express();
@@ -168,17 +159,17 @@ async function serve(runtime: Runtime, deps: { metrics: Metrics; db: Database })
   );
   const httpServer = http.createServer((req, res) => (isCallbackRequest(req) ? ingress(req, res) : app(req, res)));
 
-  const guard = new SocketGuard(runtime, () => db.orm.em.fork(), logger);
+  const guard = new SessionGuard(runtime, () => db.orm.em.fork(), logger, config.websocket.maxSocketsPerUser);
   guard.start(config.subscriptions.accessCheckMs);
   const wsServer = serveWebSockets({
-    wss: new WebSocketServer({ server: httpServer, path: "/graphql" }),
+    httpServer,
     schema,
     runtime,
     em: () => db.orm.em.fork(),
-    limits,
+    rules,
     formatError,
     guard,
-    clientAddressOf,
+    limits: config.websocket,
   });
 
   const apollo = new ApolloServer<GraphQLContext>({
@@ -189,7 +180,8 @@ async function serve(runtime: Runtime, deps: { metrics: Metrics; db: Database })
     csrfPrevention: true,
     // main.ts owns the signals: it stops the whole service, not only Apollo.
     stopOnTerminationSignals: false,
-    validationRules: limits,
+    parseOptions: rules.parseOptions,
+    validationRules: rules.validationRules,
     formatError,
     logger: {
       debug: (message) => logger.debug(message),
@@ -202,9 +194,13 @@ async function serve(runtime: Runtime, deps: { metrics: Metrics; db: Database })
       ApolloServerPluginInlineTraceDisabled(),
       ...(config.production ? [ApolloServerPluginLandingPageDisabled()] : []),
       { async serverWillStart() { return { async drainServer() { await wsServer.dispose(); } }; } },
-      authenticationPlugin(config.production),
-      ...subscriptionCallbackPlugins(logger),
-      singleSensitiveFieldPlugin(SECURITY_MUTATIONS),
+      authenticationPlugin(rules),
+      subscriptionCallbackPlugin({
+        policy: { origins: config.subscriptions.callbackOrigins, minHeartbeatMs: config.subscriptions.callbackMinHeartbeatMs },
+        guard,
+        logger,
+      }),
+      singleSensitiveFieldPlugin(rules),
       responseHeadersPlugin(),
       metricsPlugin(metrics),
     ],
@@ -227,7 +223,13 @@ async function serve(runtime: Runtime, deps: { metrics: Metrics; db: Database })
     const ready = await db.ping();
     res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "database unavailable" });
   });
-  app.get("/metrics", async (_req, res) => {
+  const metricsAllowed = metricsAccess(config);
+  app.get("/metrics", async (req, res) => {
+    const access = metricsAllowed(req.headers.authorization);
+    if (access === "off") return void res.status(404).json({ errors: [{ message: "Not found" }] });
+    if (access === "refused") {
+      return void res.status(401).set("www-authenticate", "Bearer").json({ errors: [{ message: "/metrics needs its bearer token" }] });
+    }
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   app.use(tokenRouter(runtime, () => db.orm.em.fork()));
@@ -239,13 +241,11 @@ async function serve(runtime: Runtime, deps: { metrics: Metrics; db: Database })
         const em = db.orm.em.fork();
         const address = clientAddressOf(req);
         const auth = await authenticate(runtime, em, req.headers.authorization, address);
-        const context = createContext(() => em, runtime, auth, address);
-        if (auth.viewer) {
-          const { viewer, expiresAt } = auth;
-          context.guardSubscription = (end) =>
-            guard.track({ viewer, authorization: req.headers.authorization, clientAddress: address, expiresAt, close: end });
-        }
-        return context;
+        return createContext(() => em, runtime, auth, {
+          clientAddress: address,
+          authorization: req.headers.authorization,
+          fromTrustedProxy: runtime.addresses.isTrustedProxy(req.socket.remoteAddress),
+        });
       },
     }),
   );
@@ -281,6 +281,9 @@ async function serve(runtime: Runtime, deps: { metrics: Metrics; db: Database })
     close() {
       closing ??= (async () => {
         guard.stop();
+        // Every subscription ends with SHUTTING_DOWN, then its socket closes (1001) or the router gets `complete`.
+        guard.endAll(shuttingDown());
+        await wsServer.drain(SHUTDOWN_DRAIN_MS);
         await runtime.feed.close();
         await runtime.events.close();
         await apollo.stop();

@@ -9,6 +9,9 @@ export type ErrorCode =
   | "NOT_FOUND"
   | "CONFIRMATION_FAILED"
   | "RATE_LIMITED"
+  | "LIMIT_EXCEEDED"
+  | "SLOW_CONSUMER"
+  | "SHUTTING_DOWN"
   | "SERVICE_UNAVAILABLE";
 
 /**
@@ -24,6 +27,14 @@ export class DomainError extends Error {
   ) {
     super(message);
   }
+
+  /**
+   * The code and details as GraphQL extensions. graphql-js copies `extensions` from the error it wraps, so the code
+   * reaches the client on every path that wraps it (graphql-ws, the router's callback mode), formatted or not.
+   */
+  get extensions(): Record<string, unknown> {
+    return { ...this.details, code: this.code };
+  }
 }
 
 export const unauthenticated = (message = "Authentication required: send a valid bearer token") =>
@@ -32,3 +43,16 @@ export const forbidden = (message: string) => new DomainError("FORBIDDEN", messa
 export const badInput = (message: string, field?: string) =>
   new DomainError("BAD_USER_INPUT", message, field === undefined ? {} : { field });
 export const notFound = (message: string) => new DomainError("NOT_FOUND", message);
+/**
+ * Why a subscription ends before its client asked (docs/subscriptions.md): every transport sends this error to
+ * the client as the subscription's last message.
+ */
+export const tokenExpired = () => new DomainError("UNAUTHENTICATED", "Token expired");
+export const accessChanged = () => new DomainError("FORBIDDEN", "Access changed: subscribe again");
+export const slowConsumer = () =>
+  new DomainError("SLOW_CONSUMER", "Slow consumer: resume from the last cursor received");
+export const shuttingDown = () =>
+  new DomainError("SHUTTING_DOWN", "The server is shutting down: resume from the last cursor received");
+
+/** A limit on what one caller may hold open (sockets, operations); `limit` names the setting. */
+export const limitExceeded = (message: string, limit: string) => new DomainError("LIMIT_EXCEEDED", message, { limit });

@@ -1,4 +1,7 @@
+import { createHash, timingSafeEqual } from "node:crypto";
 import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { bearerToken } from "./auth/tokens.js";
+import type { Config } from "./config.js";
 
 /** The service's Prometheus metrics, one registry per server so that several servers can share a process. */
 export class Metrics {
@@ -39,9 +42,16 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly socketsClosed = new Counter({
-    name: "subscription_sockets_closed_total",
-    help: "WebSockets closed by the server, by reason (slow_consumer, token_expired, access_revoked)",
+  readonly subscriptionsEnded = new Counter({
+    name: "subscriptions_ended_total",
+    help: "Subscriptions the server ended before their client did, by error code (UNAUTHENTICATED, FORBIDDEN, SLOW_CONSUMER, SHUTTING_DOWN)",
+    labelNames: ["code"] as const,
+    registers: [this.registry],
+  });
+
+  readonly socketsRefused = new Counter({
+    name: "websocket_upgrades_refused_total",
+    help: "WebSocket upgrades refused before the handshake, by reason (address_limit, path)",
     labelNames: ["reason"] as const,
     registers: [this.registry],
   });
@@ -49,4 +59,19 @@ export class Metrics {
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
+}
+
+const digest = (value: string) => createHash("sha256").update(value).digest();
+
+/**
+ * Who may read `/metrics`: with `METRICS_TOKEN`, only a caller presenting it as a bearer token (compared in
+ * constant time); without it, anyone outside production and nobody in production ("off").
+ */
+export function metricsAccess(config: Pick<Config, "production" | "metricsToken">): (authorization: string | undefined) => "allowed" | "refused" | "off" {
+  if (config.metricsToken === undefined) return () => (config.production ? "off" : "allowed");
+  const expected = digest(config.metricsToken);
+  return (authorization) => {
+    const token = bearerToken(authorization);
+    return token && timingSafeEqual(digest(token), expected) ? "allowed" : "refused";
+  };
 }

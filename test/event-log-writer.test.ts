@@ -76,7 +76,7 @@ describe("reading the event log", () => {
   it("gives the live path's fixed statement the same events as the query builder", async () => {
     const inputs = [event(), event(), event()];
     await Promise.all(inputs.map((input) => server.service.runtime.events.write(input)));
-    const [built, fixed] = await Promise.all([readEvents(server.em(), accountId, 0, 1000), readEventsAfter(server.em(), accountId, 0, 1000)]);
+    const [built, { events: fixed }] = await Promise.all([readEvents(server.em(), accountId, 0, 1000), readEventsAfter(server.em(), accountId, 0, 1000)]);
     expect(fixed.length).toBeGreaterThanOrEqual(3);
     // Every field a reader uses, with its type: the entities' and the rows' must not differ.
     const fields = (events: StoredEvent[]) =>
@@ -90,8 +90,17 @@ describe("reading the event log", () => {
     expect(last.receivedAt).toBeInstanceOf(Date);
     expect(Math.abs(last.receivedAt.getTime() - Date.now())).toBeLessThan(60_000);
     expect(last.wallet.id).toBe(DEMO_WALLETS.ETH);
-    expect(await readEventsAfter(server.em(), accountId, last.sequence - 1, 10)).toHaveLength(1);
-    expect(await readEventsAfter(server.em(), accountId, fixed[0]!.sequence, 1)).toEqual([expect.objectContaining({ sequence: fixed[1]!.sequence })]);
+    expect((await readEventsAfter(server.em(), accountId, last.sequence - 1, 10)).events).toHaveLength(1);
+    expect((await readEventsAfter(server.em(), accountId, fixed[0]!.sequence, 1)).events).toEqual([expect.objectContaining({ sequence: fixed[1]!.sequence })]);
+  });
+
+  it("reads the account's access version with the events, also when there are none after the cursor", async () => {
+    const version = async () =>
+      Number((await server.em().getConnection().execute<{ access_version: number }[]>("select access_version from account where id = ?", [accountId]))[0]!.access_version);
+    const head = await readEventsAfter(server.em(), accountId, Number.MAX_SAFE_INTEGER, 10);
+    expect(head).toEqual({ events: [], accessVersion: await version() });
+    await server.em().getConnection().execute("update account set access_version = access_version + 1 where id = ?", [accountId]);
+    expect((await readEventsAfter(server.em(), accountId, 0, 1)).accessVersion).toBe(head.accessVersion + 1);
   });
 });
 
@@ -103,7 +112,7 @@ describe("a subscription started at the head", () => {
     await server.service.runtime.events.write(earlier);
     const reads: string[] = [];
     server.service.db.onStatement((sql) => {
-      if (/from callback_event where account_id/i.test(sql)) reads.push(sql);
+      if (/join callback_event/i.test(sql)) reads.push(sql);
     });
     const subscription = new EventSubscription({
       feed: server.service.runtime.feed,
@@ -112,7 +121,7 @@ describe("a subscription started at the head", () => {
       filter: {},
       after: null,
       sendTimeoutMs: 60_000,
-      onSlowConsumer: () => {},
+      reauthenticate: async () => viewer,
     });
     try {
       const next = subscription.next();

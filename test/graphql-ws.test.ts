@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OnCallbackEventDocument, type OnCallbackEventSubscription } from "./generated/graphql.js";
 import { depositCallback, headCursor, postCallback, regenerateCallbackSecret } from "./support/callbacks.js";
-import { subscribe, wsClient } from "./support/ws-client.js";
+import { endingErrors, subscribe, wsClient } from "./support/ws-client.js";
 import { startTestServer, type TestServer } from "./support/test-server.js";
 
 let server: TestServer;
@@ -9,7 +9,7 @@ let secret: string;
 const clients: { dispose(): void | Promise<void> }[] = [];
 
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ WS_CONNECTION_INIT_TIMEOUT_MS: "500" });
   secret = await regenerateCallbackSecret(server);
 });
 afterAll(async () => {
@@ -45,18 +45,23 @@ describe("graphql-ws on /graphql", () => {
   it.each([
     ["no token", undefined],
     ["a bad token", { token: "not-a-jwt" }],
-  ])("closes the connection with 4403 for %s", async (_name, params) => {
+  ])("with %s: acknowledges, answers every subscribe with UNAUTHENTICATED, and closes with 4401 soon after", async (_name, params) => {
     const refused = client(server.url, params);
-    subscribe(refused, OnCallbackEventDocument);
-    expect((await refused.closed).code).toBe(4403);
+    const connectedAt = Date.now();
+    for (const attempt of [1, 2]) {
+      const ended = await endingErrors(subscribe(refused, OnCallbackEventDocument));
+      expect([attempt, ended.map((error) => error.code)]).toEqual([attempt, ["UNAUTHENTICATED"]]);
+    }
+    expect((await refused.closed).code).toBe(4401);
+    expect(Date.now() - connectedAt).toBeLessThan(5000);
   });
 
   it("applies the depth and alias limits to subscriptions too", async () => {
     const ws = client(server.url, { token: await server.token("owner@example.com") });
     const aliases = Array.from({ length: 20 }, (_, i) => `a${i}: id`).join(" ");
     const subscription = subscribe(ws, `subscription { callbackEvents { ${aliases} } }`);
-    const ended = (await subscription.ended) as { message: string; extensions?: { code?: string } }[];
-    expect(ended.map((error) => error.extensions?.code)).toContain("GRAPHQL_VALIDATION_FAILED");
+    const ended = await endingErrors(subscription);
+    expect(ended.map((error) => error.code)).toContain("GRAPHQL_VALIDATION_FAILED");
     expect(ended.map((error) => error.message).join(" ")).toMatch(/Aliases limit of 15 exceeded/);
   });
 });

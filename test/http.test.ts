@@ -32,6 +32,23 @@ describe("operational endpoints", () => {
     expect(text).toMatch(/^process_resident_memory_bytes /m);
   });
 
+  it("/metrics with METRICS_TOKEN: 401 without it or with another, the metrics with it", async () => {
+    const metricsToken = randomBytes(24).toString("base64url");
+    const guarded = await startTestServer({ METRICS_TOKEN: metricsToken }, { testAccounts: false });
+    try {
+      for (const authorization of [undefined, "Bearer wrong", `Bearer ${metricsToken}x`, `Basic ${metricsToken}`]) {
+        const refused = await fetch(`${guarded.url}/metrics`, { headers: authorization ? { authorization } : {} });
+        expect(refused.status).toBe(401);
+        expect(await refused.text()).not.toMatch(/process_resident_memory_bytes/);
+      }
+      const allowed = await fetch(`${guarded.url}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } });
+      expect(allowed.status).toBe(200);
+      expect(await allowed.text()).toMatch(/^process_resident_memory_bytes /m);
+    } finally {
+      await guarded.close();
+    }
+  });
+
   it("answers unknown paths with a JSON 404", async () => {
     const response = await fetch(`${server.url}/nope`);
     expect(response.status).toBe(404);

@@ -13,7 +13,7 @@ import { ownerRevokes } from "./support/access.js";
 import { DEMO_WALLETS } from "./support/fixtures.js";
 import { execute } from "./support/graphql-client.js";
 import { apiUserAccess } from "./support/api-user.js";
-import { subscribe, wsClient, type QueuedSubscription } from "./support/ws-client.js";
+import { endingErrors, subscribe, wsClient, type QueuedSubscription } from "./support/ws-client.js";
 import { startTestServer, type TestServer } from "./support/test-server.js";
 
 type Event = OnCallbackEventSubscription["callbackEvents"];
@@ -145,8 +145,8 @@ describe("resume by cursor", () => {
   });
 });
 
-describe("access ends: sockets close within 5 seconds", () => {
-  it("closes a viewer's socket when their wallet access is revoked (4403)", async () => {
+describe("access ends: the subscription ends with a coded error within 5 seconds", () => {
+  it("ends a viewer's subscription when their wallet access is revoked (FORBIDDEN); the socket stays open", async () => {
     const viewerClient = wsClient(server.url, { token: await server.token("viewer@example.com") });
     disposables.push(viewerClient);
     const subscription = subscribe<OnCallbackEventSubscription>(viewerClient, OnCallbackEventDocument, {
@@ -157,12 +157,14 @@ describe("access ends: sockets close within 5 seconds", () => {
 
     const revokedAt = Date.now();
     await ownerRevokes(server, "viewer@example.com", DEMO_WALLETS.ETH);
-    const closed = await viewerClient.closed;
-    expect(closed.code).toBe(4403);
+    expect(await endingErrors(subscription)).toEqual([{ message: "Access changed: subscribe again", code: "FORBIDDEN" }]);
     expect(Date.now() - revokedAt).toBeLessThan(5000);
+    // The token is still good: the socket stays open for what the viewer may still do.
+    const open = await Promise.race([viewerClient.closed.then(() => false), new Promise((resolve) => setTimeout(() => resolve(true), 1500))]);
+    expect(open).toBe(true);
   });
 
-  it("closes the API user's socket when the API user is deactivated (4403)", async () => {
+  it("ends the API user's subscription when the API user is deactivated (UNAUTHENTICATED), then closes its socket with 4401", async () => {
     const owner = await server.token("owner@example.com");
     const { token: apiToken } = await apiUserAccess(server);
     const apiClient = wsClient(server.url, { token: apiToken });
@@ -175,16 +177,18 @@ describe("access ends: sockets close within 5 seconds", () => {
 
     const deactivatedAt = Date.now();
     await execute(server.url, SetApiUserActiveDocument, { input: { active: false, confirmation: server.confirmation() } }, { token: owner });
-    expect((await apiClient.closed).code).toBe(4403);
+    expect((await endingErrors(subscription)).map((error) => error.code)).toEqual(["UNAUTHENTICATED"]);
+    expect((await apiClient.closed).code).toBe(4401);
     expect(Date.now() - deactivatedAt).toBeLessThan(5000);
   });
 
-  it("closes a socket when its token expires (4401)", async () => {
+  it("ends a subscription when its token expires (UNAUTHENTICATED), then closes its socket with 4401", async () => {
     const shortLived = await server.service.tokens.sign(await server.userId("owner@example.com"), 2);
     const client = wsClient(server.url, { token: shortLived });
     disposables.push(client);
-    subscribe(client, OnCallbackEventDocument, { after: await headCursor(server, secret) });
+    const subscription = subscribe<OnCallbackEventSubscription>(client, OnCallbackEventDocument, { after: await headCursor(server, secret) });
     const openedAt = Date.now();
+    expect(await endingErrors(subscription)).toEqual([{ message: "Token expired", code: "UNAUTHENTICATED" }]);
     const closed = await client.closed;
     expect(closed.code).toBe(4401);
     expect(Date.now() - openedAt).toBeLessThan(2000 + 5000);
@@ -192,7 +196,7 @@ describe("access ends: sockets close within 5 seconds", () => {
 });
 
 describe("a slow consumer", () => {
-  it("is closed with 4008 and resumes from its last cursor with nothing lost or doubled", async () => {
+  it("ends with SLOW_CONSUMER after what was sent, and resumes from its last cursor with nothing lost or doubled", async () => {
     // Large events (1,000 aliased fields each) fill the socket buffers of a client that stopped reading quickly.
     const slow = await startTestServer({ SUBSCRIPTION_SEND_TIMEOUT_MS: "500", GRAPHQL_MAX_ALIASES: "1000" });
     disposables.push({ dispose: () => slow.close() });
@@ -203,12 +207,19 @@ describe("a slow consumer", () => {
 
     const socket = new WebSocket(slow.url.replace(/^http/, "ws") + "/graphql", "graphql-transport-ws");
     const received: { id: string; cursor: string; trackingId: string }[] = [];
-    const closed = new Promise<number>((resolve) => socket.on("close", (code) => resolve(code)));
+    const afterEnd: unknown[] = [];
+    let resolveEnded: (payload: { extensions?: { code?: string } }[]) => void;
+    const ended = new Promise<{ extensions?: { code?: string } }[]>((resolve) => (resolveEnded = resolve));
+    let endedAlready = false;
     const acknowledged = new Promise<void>((resolve) =>
       socket.on("message", (data) => {
         const message = JSON.parse(String(data));
+        if (endedAlready) afterEnd.push(message);
         if (message.type === "connection_ack") resolve();
-        if (message.type === "next") received.push(message.payload.data.callbackEvents);
+        if (message.type === "next" && message.payload.errors) {
+          endedAlready = true;
+          resolveEnded(message.payload.errors);
+        } else if (message.type === "next") received.push(message.payload.data.callbackEvents);
       }),
     );
     await new Promise((resolve) => socket.once("open", resolve));
@@ -220,13 +231,17 @@ describe("a slow consumer", () => {
 
     const total = 400;
     await storeDirectly(slow, slowSecret, total, "slow");
-    const closing = closed.then((code) => code);
-    // Once the server has given up on the stalled socket, read again: what was buffered arrives, then the close.
+    // Once the server has given up on the stalled subscription, read again: what was buffered arrives, then the
+    // error, and nothing after it; the socket stays open.
     await waitFor(async () =>
-      /^subscription_sockets_closed_total\{reason="slow_consumer"\} 1/m.test(await (await fetch(`${slow.url}/metrics`)).text()),
+      /^subscriptions_ended_total\{code="SLOW_CONSUMER"\} 1/m.test(await (await fetch(`${slow.url}/metrics`)).text()),
     );
     socket.resume();
-    expect(await closing).toBe(4008);
+    expect((await ended).map((error) => error.extensions?.code)).toEqual(["SLOW_CONSUMER"]);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(afterEnd).toEqual([{ id: "1", type: "complete" }]);
+    expect(socket.readyState).toBe(WebSocket.OPEN);
+    socket.close();
     expect(received.length).toBeGreaterThan(0);
     expect(received.length).toBeLessThan(total);
 

@@ -1,7 +1,6 @@
-import { GraphQLError } from "graphql";
 import { Arg, Ctx, FieldResolver, Int, Query, Resolver, Root, Subscription } from "type-graphql";
+import { authenticate } from "../auth/authenticate.js";
 import { requireViewer, type GraphQLContext } from "../graphql/context.js";
-import { CLOSE_TOKEN_EXPIRED } from "../graphql/socket-guard.js";
 import { pageInfoOf } from "../graphql/page-info.js";
 import { DEFAULT_PAGE_SIZE, MAX_CURSOR_LENGTH, MAX_PAGE_SIZE } from "../pagination.js";
 import { WalletObject } from "../wallets/wallet.types.js";
@@ -9,14 +8,6 @@ import type { StoredEvent } from "./event-store.js";
 import { eventCursor, listCallbackEvents, sequenceOf, validateEventFilter } from "./callback-event.service.js";
 import { CallbackEventConnection, CallbackEventFilterInput, CallbackEventObject } from "./callback-event.types.js";
 import { EventSubscription } from "./event-subscription.js";
-
-/** The error that ends a subscription over HTTP whose access ended: as the socket close codes say (4401, 4403). */
-function accessEnded(code: number, reason: string): GraphQLError {
-  return new GraphQLError(reason, { extensions: { code: code === CLOSE_TOKEN_EXPIRED ? "UNAUTHENTICATED" : "FORBIDDEN" } });
-}
-
-/** Close code for a consumer too slow to take its events; it resumes from its last cursor. */
-export const SLOW_CONSUMER_CLOSE_CODE = 4008;
 
 interface SubscriptionArgs {
   filter?: CallbackEventFilterInput | null;
@@ -45,28 +36,28 @@ export class CallbackEventResolver {
     description:
       "Every stored event after `after` (none when absent), then each new one as it arrives, in order, with no " +
       "gap and no duplicate. Resume with the cursor of the last event received. See docs/subscriptions.md.",
-    subscribe: async ({ args, context }) => {
+    subscribe: ({ args, context }) => {
       const ctx = context as GraphQLContext;
       const viewer = requireViewer(ctx);
       const { filter, after } = args as SubscriptionArgs;
+      const { runtime } = ctx;
       const subscription = new EventSubscription({
-        feed: ctx.runtime.feed,
+        feed: runtime.feed,
         em: ctx.freshEm,
         viewer,
+        reauthenticate: async (em) => {
+          const auth = await authenticate(runtime, em, ctx.authorization, ctx.clientAddress);
+          if (!auth.viewer) throw auth.error;
+          return auth.viewer;
+        },
         filter: validateEventFilter(filter),
         after: sequenceOf(after),
-        sendTimeoutMs: ctx.runtime.config.subscriptions.sendTimeoutMs,
-        onSlowConsumer: () => {
-          ctx.runtime.metrics.socketsClosed.inc({ reason: "slow_consumer" });
-          ctx.connection?.close(SLOW_CONSUMER_CLOSE_CODE, "Slow consumer: resume from the last cursor received");
-        },
+        sendTimeoutMs: runtime.config.subscriptions.sendTimeoutMs,
+        onEnded: (error) => runtime.metrics.subscriptionsEnded.inc({ code: error.code }),
       });
-      // Over HTTP (the router's callback mode) no socket is guarded: the subscription itself is, and ends with an
-      // error (which the router passes on) when its token expires or its access is revoked or changed.
-      if (ctx.guardSubscription) {
-        const untrack = await ctx.guardSubscription((code, reason) => subscription.fail(accessEnded(code, reason)));
-        subscription.onEnd(untrack);
-      }
+      // The session (the socket, or the callback-mode subscription's own) ends it when its token expires or its
+      // access ends; the transport then sends the error to the client as its last message.
+      if (ctx.session) subscription.onEnd(ctx.session.add(subscription));
       return subscription;
     },
   })

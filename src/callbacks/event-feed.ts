@@ -2,7 +2,7 @@ import type { EntityManager } from "@mikro-orm/core";
 import type { SqlEntityManager } from "@mikro-orm/knex";
 import pg from "pg";
 import type { Logger } from "../logger.js";
-import { readEventsAfter, type StoredEvent } from "./event-store.js";
+import { readEventsAfter, type EventsRead } from "./event-store.js";
 
 /** PostgreSQL channel that says "account A has events up to sequence N". */
 export const EVENTS_CHANNEL = "callback_events";
@@ -24,7 +24,7 @@ interface Waiter {
 export class EventFeed {
   private readonly heads = new Map<string, number>();
   private readonly waiters = new Map<string, Set<Waiter>>();
-  private readonly reads = new Map<string, Promise<StoredEvent[]>>();
+  private readonly reads = new Map<string, Promise<EventsRead>>();
   private listener: pg.Client | null = null;
   private pollTimer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -109,10 +109,10 @@ export class EventFeed {
   }
 
   /**
-   * An account's events after a sequence number. Concurrent reads of the same account and cursor share one
-   * query, so a thousand subscribers at the head cost one read per event, not a thousand.
+   * An account's events after a sequence number, with its access version. Concurrent reads of the same account and
+   * cursor share one query, so a thousand subscribers at the head cost one read per event, not a thousand.
    */
-  read(accountId: string, after: number, limit: number): Promise<StoredEvent[]> {
+  read(accountId: string, after: number, limit: number): Promise<EventsRead> {
     const key = `${accountId}:${after}:${limit}`;
     let pending = this.reads.get(key);
     if (!pending) {

@@ -46,8 +46,9 @@ export interface StoredEvent {
   receivedAt: Date;
 }
 
+/** A row of the live path; every column is null when the account has no event after the cursor. */
 interface EventRow {
-  id: string;
+  id: string | null;
   sequence: number | string;
   wallet_id: string;
   kind: CallbackEventKind;
@@ -65,41 +66,66 @@ interface EventRow {
 }
 
 const EVENTS_AFTER =
-  "select id, sequence, wallet_id, kind, operation_id, tracking_id, transfer_id, transfer_status, amount, commission, " +
-  "fee, currency, txid, signed_at, received_at from callback_event " +
-  "where account_id = ? and sequence > ? order by sequence asc limit ?";
+  "select a.access_version, e.id, e.sequence, e.wallet_id, e.kind, e.operation_id, e.tracking_id, e.transfer_id, " +
+  "e.transfer_status, e.amount, e.commission, e.fee, e.currency, e.txid, e.signed_at, e.received_at " +
+  "from account a left join callback_event e on e.account_id = a.id and e.sequence > ? " +
+  "where a.id = ? order by e.sequence asc limit ?";
 
-/**
- * `readEvents` with no filter, on the live path (every subscriber's next events): one fixed statement, its rows
- * read as they are, with no query to build and no entity to hydrate.
- */
-export async function readEventsAfter(em: EntityManager, accountId: string, afterSequence: number, limit: number): Promise<StoredEvent[]> {
-  const rows = await (em as SqlEntityManager).execute<EventRow[]>(EVENTS_AFTER, [accountId, afterSequence, limit]);
-  return rows.map((row) => ({
-    id: row.id,
-    sequence: Number(row.sequence),
-    wallet: { id: row.wallet_id },
-    kind: row.kind,
-    operationId: row.operation_id,
-    trackingId: row.tracking_id,
-    transferId: row.transfer_id,
-    transferStatus: Number(row.transfer_status) as TransferStatus,
-    amount: row.amount,
-    commission: row.commission,
-    fee: row.fee,
-    currency: row.currency,
-    txid: row.txid,
-    signedAt: row.signed_at,
-    // Milliseconds on the embedded database, a date on PostgreSQL.
-    receivedAt: new Date(row.received_at),
-  }));
+/** What one read of the live path gives: the events, and the account's access version as of the same moment. */
+export interface EventsRead {
+  events: StoredEvent[];
+  /**
+   * The account's access version in the snapshot the events come from: any change of access committed before the
+   * newest of these events is counted in it (see `access/access-version.ts`).
+   */
+  accessVersion: number;
 }
 
-/** The highest sequence number committed for an account (0 when it has no event yet). */
-export async function headSequence(em: EntityManager, accountId: string): Promise<number> {
-  const [row] = await (em as SqlEntityManager).execute<{ value: number }[]>(
-    "select value from event_sequence where account_id = ?",
+/**
+ * An account's events after a sequence number, on the live path (every subscriber's next events): one fixed
+ * statement, its rows read as they are, with no query to build and no entity to hydrate. The same statement
+ * reads the account's access version, so a subscriber learns of a revocation no later than of the first event
+ * stored after it.
+ */
+export async function readEventsAfter(em: EntityManager, accountId: string, afterSequence: number, limit: number): Promise<EventsRead> {
+  const rows = await (em as SqlEntityManager).execute<(EventRow & { access_version: number | string })[]>(EVENTS_AFTER, [
+    afterSequence,
+    accountId,
+    limit,
+  ]);
+  const events: StoredEvent[] = [];
+  for (const row of rows) {
+    if (row.id === null) continue;
+    events.push({
+      id: row.id,
+      sequence: Number(row.sequence),
+      wallet: { id: row.wallet_id },
+      kind: row.kind,
+      operationId: row.operation_id,
+      trackingId: row.tracking_id,
+      transferId: row.transfer_id,
+      transferStatus: Number(row.transfer_status) as TransferStatus,
+      amount: row.amount,
+      commission: row.commission,
+      fee: row.fee,
+      currency: row.currency,
+      txid: row.txid,
+      signedAt: row.signed_at,
+      // Milliseconds on the embedded database, a date on PostgreSQL.
+      receivedAt: new Date(row.received_at),
+    });
+  }
+  return { events, accessVersion: rows.length === 0 ? 0 : Number(rows[0]!.access_version) };
+}
+
+/**
+ * Where a subscription starts: the highest sequence number committed for an account (0 when it has no event yet)
+ * and its access version, read in one statement.
+ */
+export async function startingPoint(em: EntityManager, accountId: string): Promise<{ head: number; accessVersion: number }> {
+  const [row] = await (em as SqlEntityManager).execute<{ access_version: number | string; value: number | string | null }[]>(
+    "select a.access_version, s.value from account a left join event_sequence s on s.account_id = a.id where a.id = ?",
     [accountId],
   );
-  return row ? Number(row.value) : 0;
+  return { head: Number(row?.value ?? 0), accessVersion: Number(row?.access_version ?? 0) };
 }

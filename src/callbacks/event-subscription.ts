@@ -1,23 +1,37 @@
 import type { EntityManager } from "@mikro-orm/core";
 import type { Viewer } from "../access/viewer.js";
+import { accessChanged, DomainError, slowConsumer } from "../domain-error.js";
 import { eventMatches, visibleWalletIds } from "./callback-event.service.js";
 import type { EventFeed } from "./event-feed.js";
-import { headSequence, type EventFilter, type StoredEvent } from "./event-store.js";
+import { startingPoint, type EventFilter, type StoredEvent } from "./event-store.js";
 
 /** Events read from the log per step; also the most a subscription holds in memory. */
 const BATCH = 100;
+
+type Visible = Set<string> | "all";
 
 export interface EventSubscriptionOptions {
   feed: EventFeed;
   em: () => EntityManager;
   viewer: Viewer;
+  /**
+   * The subscriber as its token and the database say now (its token verified again, its user and API access read
+   * again); throws a DomainError when it may no longer subscribe. Called when its account's access changed.
+   */
+  reauthenticate: (em: EntityManager) => Promise<Viewer>;
   filter: EventFilter;
   /** Sequence to resume after; null: only events that come after the subscription starts. */
   after: number | null;
   /** How long the consumer may take to accept one event before it counts as slow. */
   sendTimeoutMs: number;
-  /** Called once when the consumer is slow; the transport closes the connection. */
-  onSlowConsumer: () => void;
+  /** Called once with the error that ended the subscription, when it ended before its consumer stopped it. */
+  onEnded?: (error: DomainError) => void;
+}
+
+/** True when `now` lacks a wallet that `before` had. */
+function lostAny(before: Visible, now: Visible): boolean {
+  if (now === "all") return false;
+  return before === "all" || [...before].some((id) => !now.has(id));
 }
 
 /**
@@ -25,29 +39,38 @@ export interface EventSubscriptionOptions {
  * read from the log in sequence order. Replay and live delivery are the same loop over the log, so there is no
  * gap and no duplicate between them, however fast events arrive. The next event is read only when the consumer
  * took the previous one: memory stays bounded by one batch, and a consumer that takes longer than
- * `sendTimeoutMs` for one event is reported as slow (it resumes later from its last cursor).
+ * `sendTimeoutMs` for one event ends with SLOW_CONSUMER (it resumes later from its last cursor).
+ *
+ * Every read of the log also reads the account's access version. When it moved since the subscription last looked,
+ * the subscription checks its access again before it passes on any event of that read: a subscription that lost a
+ * wallet it could see ends with FORBIDDEN, so no event stored after a revocation committed reaches it.
  */
 export class EventSubscription implements AsyncIterableIterator<StoredEvent> {
   private readonly buffer: StoredEvent[] = [];
   private waiting: ReturnType<EventFeed["waitForNews"]> | null = null;
   private cursor: number | null;
-  private visible: Set<string> | "all" | null = null;
+  private viewer: Viewer;
+  private visible: Visible | null = null;
+  /** The access version `visible` was computed at (or after). */
+  private accessVersion = 0;
   private watchdog: NodeJS.Timeout | null = null;
   private finished = false;
   /** Why the subscription was ended from outside, thrown once by `next`. */
-  private failure: Error | null = null;
+  private failure: DomainError | null = null;
   private readonly endListeners: (() => void)[] = [];
   /** The cursor is the head read at the start: no read is needed before the next news. */
   private atHead = false;
 
   constructor(private readonly options: EventSubscriptionOptions) {
     this.cursor = options.after;
+    this.viewer = options.viewer;
   }
 
   async next(): Promise<IteratorResult<StoredEvent>> {
     this.disarm();
-    const { feed, viewer, filter } = this.options;
-    const visible = this.visible ?? (await this.start());
+    const { feed, filter } = this.options;
+    const accountId = this.viewer.accountId;
+    if (this.visible === null && !this.finished) await this.start();
     while (!this.finished) {
       const event = this.buffer.shift();
       if (event) {
@@ -55,14 +78,16 @@ export class EventSubscription implements AsyncIterableIterator<StoredEvent> {
         return { value: event, done: false };
       }
       // Started at the head, there is nothing to read until the feed says there is more.
-      const rows = this.atHead ? [] : await feed.read(viewer.accountId, this.cursor!, BATCH);
+      const read = this.atHead ? null : await feed.read(accountId, this.cursor!, BATCH);
       this.atHead = false;
-      for (const row of rows) {
+      if (read && read.accessVersion !== this.accessVersion) await this.checkAccess(read.accessVersion);
+      if (this.finished) break;
+      for (const row of read?.events ?? []) {
         this.cursor = row.sequence;
-        if (eventMatches(row, visible, filter)) this.buffer.push(row);
+        if (eventMatches(row, this.visible!, filter)) this.buffer.push(row);
       }
-      if (rows.length === 0) {
-        this.waiting = feed.waitForNews(viewer.accountId, this.cursor!);
+      if (!read || read.events.length === 0) {
+        this.waiting = feed.waitForNews(accountId, this.cursor!);
         await this.waiting.news;
         this.waiting = null;
       }
@@ -75,11 +100,22 @@ export class EventSubscription implements AsyncIterableIterator<StoredEvent> {
     return { value: undefined, done: true };
   }
 
-  /** Ends the subscription from outside: the pending or next call of `next` throws `error`, and then it is done. */
-  fail(error: Error): void {
+  /** Ends the subscription from outside: the pending or next call of `next` throws `error`, and nothing comes after. */
+  end(error: DomainError): void {
     if (this.finished) return;
     this.failure = error;
+    this.options.onEnded?.(error);
     void this.return();
+  }
+
+  /**
+   * Checks the subscription against the viewer's access now (the guard calls it when the account's access version
+   * moved): it ends with FORBIDDEN when a wallet it could see is no longer visible.
+   */
+  async recheck(viewer: Viewer): Promise<void> {
+    if (this.finished || this.visible === null) return;
+    const visible = await visibleWalletIds(this.options.em(), viewer);
+    if (lostAny(this.visible, visible)) this.end(accessChanged());
   }
 
   /** Calls `listener` once the subscription has ended, however it ended. */
@@ -88,16 +124,36 @@ export class EventSubscription implements AsyncIterableIterator<StoredEvent> {
     else this.endListeners.push(listener);
   }
 
-  /** What the subscription may see, and where it starts. Its entity manager is not kept while it waits. */
-  private async start(): Promise<Set<string> | "all"> {
+  /**
+   * What the subscription may see, and where it starts. The access version is read before the visible wallets, so
+   * a change in between shows as a moved version at the next read. Its entity manager is not kept while it waits.
+   */
+  private async start(): Promise<void> {
     const em = this.options.em();
-    const visible = await visibleWalletIds(em, this.options.viewer);
+    const { head, accessVersion } = await startingPoint(em, this.viewer.accountId);
+    this.accessVersion = accessVersion;
+    const visible = await visibleWalletIds(em, this.viewer);
     if (this.cursor === null) {
-      this.cursor = await headSequence(em, this.options.viewer.accountId);
+      this.cursor = head;
       this.atHead = true;
     }
     this.visible = visible;
-    return visible;
+  }
+
+  /** Authenticates the subscriber again and recomputes what it may see; ends the subscription when it lost any. */
+  private async checkAccess(version: number): Promise<void> {
+    const em = this.options.em();
+    let visible: Visible;
+    try {
+      this.viewer = await this.options.reauthenticate(em);
+      visible = await visibleWalletIds(em, this.viewer);
+    } catch (error) {
+      if (error instanceof DomainError) return this.end(error);
+      throw error;
+    }
+    if (lostAny(this.visible!, visible)) return this.end(accessChanged());
+    this.visible = visible;
+    this.accessVersion = version;
   }
 
   async return(): Promise<IteratorResult<StoredEvent>> {
@@ -119,9 +175,7 @@ export class EventSubscription implements AsyncIterableIterator<StoredEvent> {
   }
 
   private arm(): void {
-    this.watchdog = setTimeout(() => {
-      if (!this.finished) this.options.onSlowConsumer();
-    }, this.options.sendTimeoutMs);
+    this.watchdog = setTimeout(() => this.end(slowConsumer()), this.options.sendTimeoutMs);
     this.watchdog.unref();
   }
 

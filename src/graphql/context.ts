@@ -7,6 +7,7 @@ import { unauthenticated, type DomainError } from "../domain-error.js";
 import type { Runtime } from "../runtime.js";
 import type { Wallet } from "../wallets/wallet.entity.js";
 import { loadVisibleWallets } from "../wallets/wallet.service.js";
+import type { Session } from "./session-guard.js";
 
 /** What every resolver receives: a request-scoped entity manager, the caller and batched loaders. */
 export interface GraphQLContext {
@@ -22,16 +23,19 @@ export interface GraphQLContext {
   authError: DomainError | null;
   /** The client address the request is judged by (see `network/client-address.ts`). */
   clientAddress: string;
+  /** The `Authorization` value the caller authenticated with, to authenticate it again later. */
+  authorization: string | undefined;
+  /** When the caller's token stops being valid, epoch ms (null without a viewer). */
+  expiresAt: number | null;
+  /** True when the request came straight from a trusted proxy (a router in `TRUSTED_PROXIES`). */
+  fromTrustedProxy: boolean;
   /** Headers to add to the HTTP response (e.g. `cache-control: no-store` when a secret is revealed). */
   responseHeaders: Map<string, string>;
-  /** The WebSocket a subscription runs on; absent over HTTP. */
-  connection?: { close(code: number, reason: string): void };
   /**
-   * Over HTTP (the router's callback mode, where no socket is guarded): starts guarding a subscription as a socket
-   * is guarded, `end` being called with the close code and reason when its token expires or its access is revoked
-   * or changed; returns what to call when the subscription ends. Absent over WebSocket and without a viewer.
+   * The session a subscription runs in, which ends it when its token expires or its access ends: the socket's over
+   * graphql-ws, one of its own in the router's callback mode; null for every other request.
    */
-  guardSubscription?: (end: (code: number, reason: string) => void) => Promise<() => void>;
+  session: Session | null;
   /** Forgets the loaders and what they cached: the next use makes new ones (a subscription, at each event). */
   renewLoaders(): void;
   loaders: {
@@ -62,9 +66,8 @@ export function createLoaders(em: () => EntityManager, viewer: Viewer | null): G
 export function createContext(
   em: () => EntityManager,
   runtime: Runtime,
-  auth: { viewer: Viewer | null; error: DomainError | null },
-  clientAddress: string,
-  connection?: GraphQLContext["connection"],
+  auth: { viewer: Viewer | null; error: DomainError | null; expiresAt?: number | null },
+  caller: { clientAddress: string; authorization: string | undefined; fromTrustedProxy: boolean; session?: Session | null },
 ): GraphQLContext {
   let forked: EntityManager | undefined;
   let loaders: GraphQLContext["loaders"] | undefined;
@@ -78,7 +81,11 @@ export function createContext(
     runtime,
     viewer: auth.viewer,
     authError: auth.error,
-    clientAddress,
+    clientAddress: caller.clientAddress,
+    authorization: caller.authorization,
+    expiresAt: auth.expiresAt ?? null,
+    fromTrustedProxy: caller.fromTrustedProxy,
+    session: caller.session ?? null,
     responseHeaders: new Map(),
     get loaders() {
       return (loaders ??= createLoaders(loaderEm, auth.viewer));
@@ -88,7 +95,6 @@ export function createContext(
       // Over WebSocket a fresh entity manager, so that nothing read before is reused.
       loaderEm = em;
     },
-    connection,
   };
 }
 

@@ -1,4 +1,4 @@
-import { parse, type DocumentNode } from "graphql";
+import { parse, type DocumentNode, type ParseOptions } from "graphql";
 
 /**
  * Parsed documents by query text, the most recently used kept (at most `size`, each at most `maxLength`
@@ -11,6 +11,8 @@ export class DocumentCache {
   constructor(
     private readonly size = 500,
     private readonly maxLength = 10_000,
+    /** Passed to graphql-js's `parse` (its `maxTokens` bounds what a document costs). */
+    private readonly parseOptions: ParseOptions = {},
   ) {}
 
   parse(query: string): DocumentNode {
@@ -21,7 +23,7 @@ export class DocumentCache {
       this.documents.set(query, known);
       return known;
     }
-    const document = parse(query);
+    const document = parse(query, this.parseOptions);
     if (query.length <= this.maxLength) {
       if (this.documents.size >= this.size) this.documents.delete(this.documents.keys().next().value!);
       this.documents.set(query, document);

@@ -1,5 +1,6 @@
-import { buildSchema, parse, type ExecutionResult, type GraphQLObjectType } from "graphql";
+import { buildSchema, parse, type ExecutionResult, type GraphQLError, type GraphQLObjectType } from "graphql";
 import { describe, expect, it } from "vitest";
+import { DomainError } from "../domain-error.js";
 import { sharedSubscribe } from "./shared-subscription.js";
 
 /** A subscription whose events are pushed by the test, and a field that counts its executions. */
@@ -9,23 +10,29 @@ function fixture() {
     type Event { n: Int, label(prefix: String): String }
     type Subscription { events: Event }
   `);
-  const streams: { push(event: object): void; closed: boolean }[] = [];
+  const streams: { push(event: object): void; fail(error: Error): void; closed: boolean }[] = [];
   let executions = 0;
   const rootValue = {
     events: () => {
       const queue: object[] = [];
       let wake: (() => void) | null = null;
+      let failure: Error | null = null;
       const stream = {
         closed: false,
         push(event: object) {
           queue.push(event);
           wake?.();
         },
+        fail(error: Error) {
+          failure = error;
+          wake?.();
+        },
       };
       streams.push(stream);
       return {
         async next() {
-          while (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+          while (queue.length === 0 && !failure) await new Promise<void>((resolve) => (wake = resolve));
+          if (queue.length === 0) throw failure;
           return { value: queue.shift(), done: false };
         },
         async return() {
@@ -83,5 +90,21 @@ describe("sharedSubscribe", () => {
     expect(executions()).toBe(2);
     await iterators[0]!.return!();
     expect(streams.map((stream) => stream.closed)).toEqual([true, false]);
+  });
+
+  it("turns the error a stream ends with into its last result, with the error's extensions, then is done", async () => {
+    const { schema, rootValue, streams } = fixture();
+    const subscribe = sharedSubscribe(() => null);
+    const iterator = (await subscribe({ schema, document, rootValue, contextValue: {}, variableValues: { p: "" } })) as AsyncIterableIterator<ExecutionResult>;
+    streams[0]!.push({ events: { n: 1 } });
+    expect((await iterator.next()).value.data).toEqual({ events: { n: 1, label: "1" } });
+    streams[0]!.fail(new DomainError("FORBIDDEN", "Access changed: subscribe again"));
+    const last = await iterator.next();
+    expect(last.done).toBe(false);
+    expect(last.value.data).toBeNull();
+    expect(last.value.errors!.map((error: GraphQLError) => error.toJSON())).toEqual([
+      { message: "Access changed: subscribe again", extensions: { code: "FORBIDDEN" } },
+    ]);
+    expect(await iterator.next()).toEqual({ value: undefined, done: true });
   });
 });

@@ -1,4 +1,11 @@
-import { createSourceEventStream, execute, type DocumentNode, type ExecutionArgs, type ExecutionResult } from "graphql";
+import {
+  createSourceEventStream,
+  execute,
+  GraphQLError,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+} from "graphql";
 
 type Result = ExecutionResult | Promise<ExecutionResult>;
 
@@ -16,6 +23,10 @@ function documentId(document: DocumentNode): number {
  * the same one: the same document (parsed once per query text, see `DocumentCache`), variables and operation, for
  * the same viewer (`viewerOf`; null: never shared). A thousand dashboards of one merchant on one query then cost
  * one execution per event instead of a thousand. Results are kept with the event object, as long as it lives.
+ *
+ * An error the event stream ends with (the subscription was ended: access, token, slow consumer, shutdown) becomes
+ * the subscription's last result, `{ data: null, errors: [error] }`, and then it is done: a client and a router see the coded
+ * error as they see any result's errors.
  */
 export function sharedSubscribe(viewerOf: (context: unknown) => string | null) {
   const results = new WeakMap<object, Map<string, Result>>();
@@ -39,13 +50,23 @@ export function sharedSubscribe(viewerOf: (context: unknown) => string | null) {
     };
 
     const source = stream[Symbol.asyncIterator]();
+    let ended = false;
     const close = async () => {
+      ended = true;
       await source.return?.();
       return { value: undefined, done: true as const };
     };
     const mapped: AsyncIterableIterator<ExecutionResult> = {
       async next() {
-        const step = await source.next();
+        if (ended) return { value: undefined, done: true };
+        let step: IteratorResult<unknown>;
+        try {
+          step = await source.next();
+        } catch (error) {
+          ended = true;
+          const located = error instanceof GraphQLError ? error : new GraphQLError((error as Error).message, { originalError: error as Error });
+          return { value: { data: null, errors: [located] }, done: false };
+        }
         if (step.done) return { value: undefined, done: true };
         try {
           return { value: await resultOf(step.value), done: false };

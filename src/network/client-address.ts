@@ -12,6 +12,12 @@ export class ClientAddressResolver {
     this.trusted = normaliseWhitelist(trustedProxies);
   }
 
+  /** True when the address is one of the trusted proxies. */
+  isTrustedProxy(address: string | undefined): boolean {
+    const normalised = normaliseAddress(address ?? "");
+    return normalised !== null && this.trusted.length > 0 && isAllowed(this.trusted, normalised);
+  }
+
   resolve(socketAddress: string | undefined, forwardedFor: string | string[] | undefined): string {
     const socket = normaliseAddress(socketAddress ?? "") ?? "unknown";
     if (this.trusted.length === 0 || !isAllowed(this.trusted, socket)) return socket;

@@ -9,7 +9,8 @@ let server: TestServer;
 let secret: string;
 
 beforeAll(async () => {
-  server = await startTestServer({ LOG_LEVEL: "warn" });
+  // 100 subscribers of one user, from one address, each cut and reconnected once.
+  server = await startTestServer({ LOG_LEVEL: "warn", WS_MAX_SOCKETS_PER_ADDRESS: "250", WS_MAX_SOCKETS_PER_USER: "250" });
   secret = await regenerateCallbackSecret(server);
 });
 afterAll(() => server?.close());

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDepositsSubgraph } from "../fixtures/deposits-subgraph.js";
 import { depositCallback, headCursor, postCallback, regenerateCallbackSecret } from "../support/callbacks.js";
 import { compose, subgraphsOfSupergraphYaml } from "../support/gateway.js";
-import { startHiveGateway } from "../support/hive-gateway.js";
+import { listenForGateway, startHiveGateway } from "../support/hive-gateway.js";
 import { subscribe, wsClient } from "../support/ws-client.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 import { ownerRevokes } from "../support/access.js";
@@ -21,20 +21,49 @@ interface CallbackMessage {
 
 const SUBSCRIPTION = "subscription($after: String) { callbackEvents(after: $after) { trackingId wallet { id } } }";
 
+/**
+ * A router's callback endpoint: one listener for the whole file (its origin is the one the server allows), each
+ * receiver on a path of its own, recording every message with its arrival time and answering as the protocol says.
+ */
+const routes = new Map<string, (req: http.IncomingMessage, res: http.ServerResponse) => void>();
+/** A path no receiver listens on is a subscription the router does not know: 404, as the protocol says. */
+const routerEndpoint = http.createServer((req, res) => {
+  requestsReceived += 1;
+  const route = routes.get(req.url ?? "");
+  if (route) return route(req, res);
+  req.resume();
+  res.statusCode = 404;
+  res.end();
+});
+let routerOrigin: string;
+let receivers = 0;
+/** Every request the endpoint got, on any path: what a refused request must not add to. */
+let requestsReceived = 0;
+
 let server: TestServer;
 let secret: string;
 
 beforeAll(async () => {
-  server = await startTestServer();
+  await new Promise<void>((resolve) => routerEndpoint.listen(0, "127.0.0.1", resolve));
+  routerOrigin = `http://127.0.0.1:${(routerEndpoint.address() as AddressInfo).port}`;
+  server = await startTestServer({
+    TRUSTED_PROXIES: "127.0.0.1",
+    SUBSCRIPTION_CALLBACK_ORIGINS: routerOrigin,
+    SUBSCRIPTION_CALLBACK_MIN_HEARTBEAT_MS: "400",
+  });
   secret = await regenerateCallbackSecret(server);
 });
-afterAll(() => server?.close());
+afterAll(async () => {
+  await server?.close();
+  routerEndpoint.closeAllConnections();
+  await new Promise((resolve) => routerEndpoint.close(resolve));
+});
 
-/** A router's callback endpoint: records every message, with its arrival time, and answers as the protocol says. */
 async function callbackReceiver(answer: (message: CallbackMessage) => number = (message) => (message.action === "check" ? 204 : 200)) {
   const messages: (CallbackMessage & { at: number })[] = [];
   const waiters: (() => void)[] = [];
-  const receiver = http.createServer((req, res) => {
+  const path = `/callback/${++receivers}`;
+  routes.set(path, (req, res) => {
     let body = "";
     req.on("data", (chunk) => (body += chunk));
     req.on("end", () => {
@@ -46,8 +75,7 @@ async function callbackReceiver(answer: (message: CallbackMessage) => number = (
       for (const wake of waiters.splice(0)) wake();
     });
   });
-  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-  const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/callback`;
+  const url = `${routerOrigin}${path}`;
   /** Waits, with a deadline, until a message matching the predicate has arrived. */
   const waitFor = async (predicate: (message: CallbackMessage) => boolean, deadlineMs = 10_000) => {
     const until = Date.now() + deadlineMs;
@@ -61,18 +89,39 @@ async function callbackReceiver(answer: (message: CallbackMessage) => number = (
       });
     }
   };
-  return { url, messages, waitFor, close: () => new Promise((resolve) => receiver.close(resolve)) };
+  return { url, messages, waitFor, close: async () => void routes.delete(path) };
 }
 
-async function startCallbackSubscription(callbackUrl: string, id: string, token: string | undefined, heartbeatIntervalMs: number) {
-  return fetch(`${server.url}/graphql`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({
-      query: SUBSCRIPTION,
-      variables: { after: await headCursor(server, secret) },
-      extensions: { subscription: { callbackUrl, subscriptionId: id, verifier: `verifier-${id}`, heartbeatIntervalMs } },
-    }),
+/** Posts a callback-mode subscription as a router does, from `localAddress` (the trusted router by default). */
+async function startCallbackSubscription(
+  callbackUrl: string,
+  id: string,
+  token: string | undefined,
+  heartbeatIntervalMs: number,
+  localAddress = "127.0.0.1",
+  target = server.url,
+): Promise<{ status: number; body: { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] } }> {
+  const body = JSON.stringify({
+    query: SUBSCRIPTION,
+    variables: { after: await headCursor(server, secret) },
+    extensions: { subscription: { callbackUrl, subscriptionId: id, verifier: `verifier-${id}`, heartbeatIntervalMs } },
+  });
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      `${target}/graphql`,
+      {
+        method: "POST",
+        localAddress,
+        headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      },
+      (response) => {
+        let text = "";
+        response.on("data", (chunk) => (text += chunk));
+        response.on("end", () => resolve({ status: response.statusCode!, body: JSON.parse(text) }));
+      },
+    );
+    request.on("error", reject);
+    request.end(body);
   });
 }
 
@@ -101,8 +150,7 @@ describe("Apollo Router's HTTP callback protocol, spoken by the test", () => {
     const receiver = await callbackReceiver();
     try {
       const response = await startCallbackSubscription(receiver.url, "sub-1", await server.token("owner@example.com"), 1000);
-      expect(response.status).toBe(200);
-      expect(await response.json()).toEqual({ data: null });
+      expect(response).toEqual({ status: 200, body: { data: null } });
       const check = await receiver.waitFor((message) => message.action === "check");
       expect(check).toMatchObject({ kind: "subscription", id: "sub-1", verifier: "verifier-sub-1" });
 
@@ -137,16 +185,84 @@ describe("Apollo Router's HTTP callback protocol, spoken by the test", () => {
     }
   });
 
-  it("refuses an unauthenticated subscription: 401 and no event ever sent", async () => {
-    const receiver = await callbackReceiver();
+});
+
+describe("callback mode is no open relay: a refused subscription sends nothing anywhere", () => {
+  const elsewhere = http.createServer();
+  let elsewhereUrl: string;
+  let elsewhereRequests = 0;
+  beforeAll(async () => {
+    elsewhere.on("request", (_req, res) => {
+      elsewhereRequests += 1;
+      res.end();
+    });
+    await new Promise<void>((resolve) => elsewhere.listen(0, "127.0.0.1", resolve));
+    elsewhereUrl = `http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}/callback`;
+  });
+  afterAll(() => new Promise((resolve) => elsewhere.close(resolve)));
+
+  it.each([
+    ["anonymous", 401, "UNAUTHENTICATED", { token: false }],
+    ["from an address that is not a trusted router", 403, "FORBIDDEN", { localAddress: "127.0.0.2" }],
+    ["to a URL off the allowed origins", 403, "FORBIDDEN", { url: "elsewhere" }],
+    ["to an allowed host on another port", 403, "FORBIDDEN", { url: "other-port" }],
+    ["asking for heartbeats below the floor", 400, "BAD_USER_INPUT", { heartbeatIntervalMs: 100 }],
+    ["with a heartbeat that is no number", 400, "BAD_USER_INPUT", { heartbeatIntervalMs: "5000" as unknown as number }],
+  ] as const)("%s: refused with %s %s, and no request leaves", async (_name, status, code, attempt) => {
+    const receivedBefore = requestsReceived;
+    const elsewhereBefore = elsewhereRequests;
+    const callbackUrl =
+      "url" in attempt
+        ? attempt.url === "elsewhere"
+          ? elsewhereUrl
+          : `${routerOrigin.replace(/:\d+$/, "")}:${new URL(elsewhereUrl).port}/callback`
+        : `${routerOrigin}/callback/refused`;
+    const token = "token" in attempt ? undefined : await server.token("owner@example.com");
+    const response = await startCallbackSubscription(
+      callbackUrl,
+      "refused",
+      token,
+      "heartbeatIntervalMs" in attempt ? attempt.heartbeatIntervalMs : 1000,
+      "localAddress" in attempt ? attempt.localAddress : "127.0.0.1",
+    );
+    expect(response.status).toBe(status);
+    expect(response.body.errors?.map((error) => error.extensions?.code)).toEqual([code]);
+    // Events keep flowing meanwhile; a refused subscription would have had a `check` and heartbeats out by now.
+    await probeDelivery(`after-refusal-${status}-${code}`);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(requestsReceived - receivedBefore).toBe(0);
+    expect(elsewhereRequests - elsewhereBefore).toBe(0);
+  });
+
+  it("is off unless origins are configured: a trusted router with a valid token is refused, and nothing is sent", async () => {
+    const off = await startTestServer({ TRUSTED_PROXIES: "127.0.0.1" }, { testAccounts: false });
     try {
-      const response = await startCallbackSubscription(receiver.url, "sub-3", undefined, 1000);
-      expect(response.status).toBe(401);
-      await probeDelivery("not-for-anonymous");
-      expect(receiver.messages.filter((message) => message.action === "next" && message.payload?.data)).toEqual([]);
+      const receivedBefore = requestsReceived;
+      const response = await fetch(`${off.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${await off.token("owner@example.com")}` },
+        body: JSON.stringify({
+          query: SUBSCRIPTION,
+          extensions: { subscription: { callbackUrl: `${routerOrigin}/callback/off`, subscriptionId: "off", verifier: "v", heartbeatIntervalMs: 5000 } },
+        }),
+      });
+      expect(response.status).toBe(403);
+      expect(((await response.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe("FORBIDDEN");
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(requestsReceived - receivedBefore).toBe(0);
     } finally {
-      await receiver.close();
+      await off.close();
     }
+  });
+
+  it("refuses a subscription over HTTP without callback mode, with a code", async () => {
+    const response = await fetch(`${server.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${await server.token("owner@example.com")}` },
+      body: JSON.stringify({ query: SUBSCRIPTION }),
+    });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe("BAD_REQUEST");
   });
 });
 
@@ -189,29 +305,57 @@ describe("access ends: a callback subscription completes with an error within 5 
   });
 });
 
+describe("the server stops: a callback subscription completes with SHUTTING_DOWN", () => {
+  it("sends `complete` with the coded error, then nothing", async () => {
+    const receiver = await callbackReceiver();
+    try {
+      const stopping = await server.sibling();
+      await startCallbackSubscription(receiver.url, "sub-stopping", await server.token("owner@example.com"), 1000, "127.0.0.1", stopping.url);
+      await receiver.waitFor((message) => message.action === "check");
+      await stopping.close();
+      const complete = await receiver.waitFor((message) => message.action === "complete");
+      expect(complete.errors).toEqual([expect.objectContaining({ extensions: { code: "SHUTTING_DOWN" } })]);
+      await expectNothingMoreSent(receiver, "after-stop");
+      const sent = receiver.messages.length;
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      expect(receiver.messages.length).toBe(sent);
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
 describe("through the Hive Gateway's HTTP callback transport", () => {
   it("delivers a signed callback to a subscriber of the gateway", async () => {
     const deposits = await startDepositsSubgraph();
-    const composition = compose(subgraphsOfSupergraphYaml({ access: `${server.url}/graphql`, deposits: deposits.url }));
-    const gateway = await startHiveGateway(composition.supergraphSdl!, "http-callback");
-    const client = wsClient(gateway.url, { token: await server.token("owner@example.com") });
+    // The gateway's own origin is the one this subgraph allows.
+    const listening = await listenForGateway();
+    const subgraph = await startTestServer({
+      TRUSTED_PROXIES: "127.0.0.1",
+      SUBSCRIPTION_CALLBACK_ORIGINS: listening.url,
+      SUBSCRIPTION_CALLBACK_MIN_HEARTBEAT_MS: "1000",
+    });
+    const subgraphSecret = await regenerateCallbackSecret(subgraph);
+    const composition = compose(subgraphsOfSupergraphYaml({ access: `${subgraph.url}/graphql`, deposits: deposits.url }));
+    const gateway = await startHiveGateway(composition.supergraphSdl!, "http-callback", listening);
+    const client = wsClient(gateway.url, { token: await subgraph.token("owner@example.com") });
     try {
       const subscription = subscribe<{ callbackEvents: { trackingId: string; wallet: { id: string; deposits: { id: string }[] } } }>(
         client,
         "subscription($after: String) { callbackEvents(after: $after) { trackingId wallet { id deposits { id } } } }",
-        { after: await headCursor(server, secret) },
+        { after: await headCursor(subgraph, subgraphSecret) },
       );
       // The subscription is live once the gateway's callback endpoint has been checked; keep posting until it is.
       let received: { trackingId: string } | undefined;
       for (let attempt = 0; attempt < 50 && !received; attempt++) {
-        await postCallback(server.url, depositCallback(secret, { trackingId: `via-callback-${attempt}` }));
+        await postCallback(subgraph.url, depositCallback(subgraphSecret, { trackingId: `via-callback-${attempt}` }));
         received = await subscription.next(200).then((result) => result.data?.callbackEvents, () => undefined);
       }
       expect(received?.trackingId).toMatch(/^via-callback-/);
       expect(received).toMatchObject({ wallet: { id: "10001", deposits: [{ id: "d-1" }, { id: "d-3" }] } });
       // Heartbeats keep it alive past the gateway's 2 s window.
       await new Promise((resolve) => setTimeout(resolve, 2500));
-      await postCallback(server.url, depositCallback(secret, { trackingId: "still-alive" }));
+      await postCallback(subgraph.url, depositCallback(subgraphSecret, { trackingId: "still-alive" }));
       let last = received!.trackingId;
       while (last !== "still-alive") last = (await subscription.next(5000)).data!.callbackEvents.trackingId;
       expect(last).toBe("still-alive");
@@ -219,6 +363,7 @@ describe("through the Hive Gateway's HTTP callback transport", () => {
       await client.dispose();
       await gateway.stop();
       await deposits.stop();
+      await subgraph.close();
     }
   });
 });

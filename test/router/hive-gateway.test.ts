@@ -5,7 +5,8 @@ import { DEMO_WALLETS } from "../support/fixtures.js";
 import { compose, subgraphsOfSupergraphYaml } from "../support/gateway.js";
 import { execute } from "../support/graphql-client.js";
 import { startHiveGateway } from "../support/hive-gateway.js";
-import { subscribe, wsClient, type QueuedSubscription } from "../support/ws-client.js";
+import { defaultClient, endingErrors, subscribe, wsClient, type QueuedSubscription } from "../support/ws-client.js";
+import { ownerGrants, ownerRevokes } from "../support/access.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 
 interface PushedEvent {
@@ -73,15 +74,39 @@ describe("subscriptions through the Hive Gateway", () => {
     // The read-only viewer holds the ETH wallet only: the BTC event never reaches it.
     expect((await nextEvent(viewer)).trackingId).toBe("eth-gw");
 
-    // Without a token the subgraph refuses the gateway's connection: the events that reach an authorised
-    // subscriber meanwhile never reach the anonymous one.
+    // Without a token the subgraph refuses the subscription at once with UNAUTHENTICATED, which the gateway passes
+    // on; the events that reach an authorised subscriber meanwhile never reach the anonymous one.
     const anonymous = await subscribeThroughGateway(null, { after });
+    const refusedAt = Date.now();
     const owner = await subscribeThroughGateway("owner@example.com", { after });
     await postCallback(server.url, depositCallback(secret, { trackingId: "not-for-anonymous" }));
     const seen: string[] = [];
     while (!seen.includes("not-for-anonymous")) seen.push((await nextEvent(owner)).trackingId);
-    expect(anonymous.queued()).toBe(0);
+    expect((await endingErrors(anonymous)).map((error) => error.code)).toEqual(["UNAUTHENTICATED"]);
+    expect(Date.now() - refusedAt).toBeLessThan(5000);
     anonymous.dispose();
+  });
+
+  it("ends a subscription whose access changed with FORBIDDEN, retries on: no event twice, and resuming gives exactly the missed ones", async () => {
+    const client = defaultClient(gateway.url, { token: await server.token("viewer@example.com") });
+    disposables.push(client);
+    const viewer = subscribe<PushedEvent>(client, SUBSCRIPTION, { after: await headCursor(server, secret) });
+    for (const index of [1, 2]) await postCallback(server.url, depositCallback(secret, { trackingId: `access-${index}` }));
+    const received = [await nextEvent(viewer), await nextEvent(viewer)];
+    await ownerRevokes(server, "viewer@example.com", DEMO_WALLETS.ETH);
+    expect(await endingErrors(viewer)).toEqual([{ message: "Access changed: subscribe again", code: "FORBIDDEN" }]);
+    for (const index of [3, 4]) await postCallback(server.url, depositCallback(secret, { trackingId: `access-${index}` }));
+    // Well past the gateway's retries: nothing more arrives on the ended subscription.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(viewer.queued()).toBe(0);
+    expect(received.map((event) => event.trackingId)).toEqual(["access-1", "access-2"]);
+
+    await ownerGrants(server, "viewer@example.com", DEMO_WALLETS.ETH);
+    const resumed = subscribe<PushedEvent>(client, SUBSCRIPTION, { after: received.at(-1)!.cursor });
+    expect([(await nextEvent(resumed)).trackingId, (await nextEvent(resumed)).trackingId]).toEqual(["access-3", "access-4"]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(resumed.queued()).toBe(0);
+    resumed.dispose();
   });
 
   it("resumes by cursor through the gateway, with no gap and no duplicate", async () => {

@@ -19,13 +19,18 @@ export function accessMutation(
   return execute(url, document as typeof GrantWalletAccessDocument, { input } as never, { token });
 }
 
-/** Has the demo Owner revoke a user's access to a wallet; fails the test if the mutation is refused. */
-export async function ownerRevokes(server: TestServer, email: string, walletId: string): Promise<void> {
-  const revoke = await execute(
+/** Has the demo Owner grant or revoke a user's access to a wallet; fails the test if the mutation is refused. */
+async function ownerChanges(server: TestServer, mutation: "grant" | "revoke", email: string, walletId: string): Promise<void> {
+  const result = await accessMutation(
     server.url,
-    RevokeWalletAccessDocument,
-    { input: { userId: await server.userId(email), walletId } },
-    { token: await server.token("owner@example.com") },
+    mutation,
+    { userId: await server.userId(email), walletId },
+    await server.token("owner@example.com"),
   );
-  if (revoke.errors) throw new Error(`revokeWalletAccess was refused: ${JSON.stringify(revoke.errors)}`);
+  if (result.errors) throw new Error(`${mutation} was refused: ${JSON.stringify(result.errors)}`);
 }
+
+/** Has the demo Owner revoke a user's access to a wallet. */
+export const ownerRevokes = (server: TestServer, email: string, walletId: string) => ownerChanges(server, "revoke", email, walletId);
+/** Has the demo Owner grant a user READ_ONLY on a wallet. */
+export const ownerGrants = (server: TestServer, email: string, walletId: string) => ownerChanges(server, "grant", email, walletId);

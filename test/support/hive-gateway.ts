@@ -5,6 +5,18 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer } from "ws";
 
+/** The gateway's HTTP server, listening on port 0 before the gateway exists (so that its URL can be configured). */
+export interface GatewayListener {
+  server: http.Server;
+  url: string;
+}
+
+export async function listenForGateway(): Promise<GatewayListener> {
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
 /**
  * The Hive Gateway runtime on port 0, as a router in front of the subgraphs: queries over HTTP with the client's
  * Authorization header propagated; subscriptions to the access subgraph either passed through over graphql-ws
@@ -13,10 +25,9 @@ import { WebSocketServer } from "ws";
 export async function startHiveGateway(
   supergraph: string,
   mode: "ws" | "http-callback" = "ws",
+  listening?: GatewayListener,
 ): Promise<{ url: string; stop(): Promise<void> }> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { server, url } = listening ?? (await listenForGateway());
   const subscriptions =
     mode === "ws"
       ? {

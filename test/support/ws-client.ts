@@ -37,6 +37,21 @@ export function wsClient(
   return Object.assign(client, { closed });
 }
 
+/**
+ * A graphql-ws client with the library's default options (lazy, five retries on a closed socket), as dashboards
+ * and routers run it: what the subscription contract must hold against. `closes` records every close it saw.
+ */
+export function defaultClient(url: string, connectionParams?: Record<string, unknown>): Client & { closes: number[] } {
+  const closes: number[] = [];
+  const client = createClient({
+    url: url.replace(/^http/, "ws") + "/graphql",
+    webSocketImpl: WebSocket,
+    connectionParams,
+    on: { closed: (event) => void closes.push((event as { code: number }).code) },
+  });
+  return Object.assign(client, { closes });
+}
+
 export function subscribe<T>(
   client: Client,
   document: DocumentNode | string,
@@ -74,4 +89,17 @@ export function subscribe<T>(
       });
     },
   };
+}
+
+/**
+ * How a subscription the server ended, ended: the errors (message and code) of its last result, which must be
+ * followed by `complete` (the contract of docs/subscriptions.md). Results still queued before it are dropped.
+ */
+export async function endingErrors(subscription: QueuedSubscription<unknown>): Promise<{ message: string; code?: string }[]> {
+  const ended = await subscription.ended;
+  if (ended !== "complete") throw new Error(`the subscription ended with ${JSON.stringify(ended)}, not with a result and complete`);
+  let last: FormattedExecutionResult<unknown, unknown> | undefined;
+  while (subscription.queued() > 0) last = await subscription.next();
+  if (!last?.errors) throw new Error(`the last result carries no error: ${JSON.stringify(last)}`);
+  return last.errors.map((error) => ({ message: error.message, code: error.extensions?.code as string | undefined }));
 }

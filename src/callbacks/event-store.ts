@@ -46,9 +46,8 @@ export interface StoredEvent {
   receivedAt: Date;
 }
 
-/** A row of the live path; every column is null when the account has no event after the cursor. */
 interface EventRow {
-  id: string | null;
+  id: string;
   sequence: number | string;
   wallet_id: string;
   kind: CallbackEventKind;
@@ -66,36 +65,35 @@ interface EventRow {
 }
 
 const EVENTS_AFTER =
-  "select a.access_version, e.id, e.sequence, e.wallet_id, e.kind, e.operation_id, e.tracking_id, e.transfer_id, " +
-  "e.transfer_status, e.amount, e.commission, e.fee, e.currency, e.txid, e.signed_at, e.received_at " +
-  "from account a left join callback_event e on e.account_id = a.id and e.sequence > ? " +
-  "where a.id = ? order by e.sequence asc limit ?";
+  "select (select access_version from account where id = ?) as access_version, id, sequence, wallet_id, kind, " +
+  "operation_id, tracking_id, transfer_id, transfer_status, amount, commission, fee, currency, txid, signed_at, " +
+  "received_at from callback_event where account_id = ? and sequence > ? order by sequence asc limit ?";
 
 /** What one read of the live path gives: the events, and the account's access version as of the same moment. */
 export interface EventsRead {
   events: StoredEvent[];
   /**
-   * The account's access version in the snapshot the events come from: any change of access committed before the
-   * newest of these events is counted in it (see `access/access-version.ts`).
+   * The account's access version in the snapshot the events come from, so any change of access committed before
+   * the newest of these events is counted in it (see `access/access-version.ts`); null when there are no events.
    */
-  accessVersion: number;
+  accessVersion: number | null;
 }
 
 /**
  * An account's events after a sequence number, on the live path (every subscriber's next events): one fixed
- * statement, its rows read as they are, with no query to build and no entity to hydrate. The same statement
- * reads the account's access version, so a subscriber learns of a revocation no later than of the first event
- * stored after it.
+ * statement, its rows read as they are, with no query to build and no entity to hydrate. The same statement reads
+ * the account's access version, so a subscriber learns of a revocation no later than of the first event stored
+ * after it.
  */
 export async function readEventsAfter(em: EntityManager, accountId: string, afterSequence: number, limit: number): Promise<EventsRead> {
   const rows = await (em as SqlEntityManager).execute<(EventRow & { access_version: number | string })[]>(EVENTS_AFTER, [
-    afterSequence,
     accountId,
+    accountId,
+    afterSequence,
     limit,
   ]);
   const events: StoredEvent[] = [];
   for (const row of rows) {
-    if (row.id === null) continue;
     events.push({
       id: row.id,
       sequence: Number(row.sequence),
@@ -115,7 +113,7 @@ export async function readEventsAfter(em: EntityManager, accountId: string, afte
       receivedAt: new Date(row.received_at),
     });
   }
-  return { events, accessVersion: rows.length === 0 ? 0 : Number(rows[0]!.access_version) };
+  return { events, accessVersion: rows.length === 0 ? null : Number(rows[0]!.access_version) };
 }
 
 /**

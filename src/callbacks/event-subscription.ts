@@ -80,7 +80,7 @@ export class EventSubscription implements AsyncIterableIterator<StoredEvent> {
       // Started at the head, there is nothing to read until the feed says there is more.
       const read = this.atHead ? null : await feed.read(accountId, this.cursor!, BATCH);
       this.atHead = false;
-      if (read && read.accessVersion !== this.accessVersion) await this.checkAccess(read.accessVersion);
+      if (read?.accessVersion != null && read.accessVersion !== this.accessVersion) await this.checkAccess(read.accessVersion);
       if (this.finished) break;
       for (const row of read?.events ?? []) {
         this.cursor = row.sequence;

@@ -1,6 +1,5 @@
 import { Arg, Ctx, Mutation, Query, Resolver } from "type-graphql";
-import type { OperationContext } from "../audit/audited-operation.js";
-import { requireViewer, type GraphQLContext } from "../graphql/context.js";
+import { operationContext, requireViewer, type GraphQLContext } from "../graphql/context.js";
 import * as access from "./access.service.js";
 import {
   AccessListEntryObject,
@@ -12,10 +11,6 @@ import {
   RevokeWalletAccessPayload,
   ViewerObject,
 } from "./access.types.js";
-
-function operation(context: GraphQLContext): OperationContext {
-  return { em: context.em, runtime: context.runtime, viewer: requireViewer(context), clientAddress: context.clientAddress };
-}
 
 /** Thin adapter: the rules live in `access.service.ts`. */
 @Resolver()
@@ -39,7 +34,7 @@ export class AccessResolver {
     @Ctx() context: GraphQLContext,
     @Arg("input", () => GrantWalletAccessInput) input: GrantWalletAccessInput,
   ): ReturnType<typeof access.grantWalletAccess> {
-    return access.grantWalletAccess(operation(context), input);
+    return access.grantWalletAccess(operationContext(context), input);
   }
 
   @Mutation(() => ChangeWalletRolePayload, { description: "Owner only: change the role a user holds on a wallet." })
@@ -47,7 +42,7 @@ export class AccessResolver {
     @Ctx() context: GraphQLContext,
     @Arg("input", () => ChangeWalletRoleInput) input: ChangeWalletRoleInput,
   ): ReturnType<typeof access.changeWalletRole> {
-    return access.changeWalletRole(operation(context), input);
+    return access.changeWalletRole(operationContext(context), input);
   }
 
   @Mutation(() => RevokeWalletAccessPayload, { description: "Owner only: remove a user's access to a wallet." })
@@ -55,6 +50,6 @@ export class AccessResolver {
     @Ctx() context: GraphQLContext,
     @Arg("input", () => RevokeWalletAccessInput) input: RevokeWalletAccessInput,
   ): ReturnType<typeof access.revokeWalletAccess> {
-    return access.revokeWalletAccess(operation(context), input);
+    return access.revokeWalletAccess(operationContext(context), input);
   }
 }

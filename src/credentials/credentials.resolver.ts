@@ -1,6 +1,5 @@
 import { Arg, Ctx, Mutation, Query, Resolver } from "type-graphql";
-import type { OperationContext } from "../audit/audited-operation.js";
-import { requireViewer, type GraphQLContext } from "../graphql/context.js";
+import { operationContext, requireViewer, type GraphQLContext } from "../graphql/context.js";
 import * as apiAccess from "./api-access.service.js";
 import * as callbackSecrets from "./callback-secret.service.js";
 import {
@@ -23,10 +22,6 @@ export const SECURITY_MUTATIONS = [
   "regenerateApiCredentials",
   "regenerateCallbackSecret",
 ] as const;
-
-function operation(context: GraphQLContext): OperationContext {
-  return { em: context.em, runtime: context.runtime, viewer: requireViewer(context), clientAddress: context.clientAddress };
-}
 
 /** Responses that carry a secret must never be stored by a cache. */
 function revealsSecret(context: GraphQLContext): void {
@@ -51,7 +46,7 @@ export class CredentialsResolver {
     @Ctx() context: GraphQLContext,
     @Arg("input", () => SetApiUserActiveInput) input: SetApiUserActiveInput,
   ) {
-    return { apiAccess: await apiAccess.setApiUserActive(operation(context), input) };
+    return { apiAccess: await apiAccess.setApiUserActive(operationContext(context), input) };
   }
 
   @Mutation(() => SetApiIpWhitelistPayload, { description: "Owner only, confirmed: replace the API IP whitelist." })
@@ -59,7 +54,7 @@ export class CredentialsResolver {
     @Ctx() context: GraphQLContext,
     @Arg("input", () => SetApiIpWhitelistInput) input: SetApiIpWhitelistInput,
   ) {
-    return { apiAccess: await apiAccess.setApiIpWhitelist(operation(context), input) };
+    return { apiAccess: await apiAccess.setApiIpWhitelist(operationContext(context), input) };
   }
 
   @Mutation(() => RegenerateApiCredentialsPayload, {
@@ -69,7 +64,7 @@ export class CredentialsResolver {
     @Ctx() context: GraphQLContext,
     @Arg("input", () => RegenerateApiCredentialsInput) input: RegenerateApiCredentialsInput,
   ) {
-    const { apiKey, apiSecret, status } = await apiAccess.regenerateApiCredentials(operation(context), input);
+    const { apiKey, apiSecret, status } = await apiAccess.regenerateApiCredentials(operationContext(context), input);
     revealsSecret(context);
     return { apiKey, apiSecret, apiAccess: status };
   }
@@ -81,7 +76,7 @@ export class CredentialsResolver {
     @Ctx() context: GraphQLContext,
     @Arg("input", () => RegenerateCallbackSecretInput) input: RegenerateCallbackSecretInput,
   ) {
-    const { callbackSecret, status } = await callbackSecrets.regenerateCallbackSecret(operation(context), input);
+    const { callbackSecret, status } = await callbackSecrets.regenerateCallbackSecret(operationContext(context), input);
     revealsSecret(context);
     return { callbackSecret, callbackSecretStatus: status };
   }

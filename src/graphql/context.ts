@@ -1,6 +1,7 @@
 import type { EntityManager } from "@mikro-orm/core";
 import DataLoader from "dataloader";
 import { loadVisibleUsers } from "../access/access.service.js";
+import type { OperationContext } from "../audit/audited-operation.js";
 import type { User } from "../access/user.entity.js";
 import type { Viewer } from "../access/viewer.js";
 import { unauthenticated, type DomainError } from "../domain-error.js";
@@ -102,4 +103,9 @@ export function createContext(
 export function requireViewer(context: GraphQLContext): Viewer {
   if (!context.viewer) throw context.authError ?? unauthenticated();
   return context.viewer;
+}
+
+/** What an audited operation needs of a request: its session, the caller (or UNAUTHENTICATED) and its address. */
+export function operationContext(context: GraphQLContext): OperationContext {
+  return { em: context.em, runtime: context.runtime, viewer: requireViewer(context), clientAddress: context.clientAddress };
 }

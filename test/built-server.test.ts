@@ -10,6 +10,8 @@ import {
   WalletsDocument,
   type OnCallbackEventSubscription,
 } from "./generated/graphql.js";
+import { createTokenService } from "../src/auth/tokens.js";
+import { loadConfig } from "../src/config.js";
 import { BUILT_CLI, startBuiltServer, type BuiltServer } from "./support/built-server.js";
 import { createTestDatabase } from "./support/database.js";
 import { execute } from "./support/graphql-client.js";
@@ -119,6 +121,18 @@ describe("the built server (node dist/src/main.js)", () => {
     await expect(
       cliLastLine("send-callback", "--secret", "acs_whsec_wrong", "--url", `${url}/callbacks`),
     ).rejects.toMatchObject({ code: 1, stdout: expect.stringMatching(/^HTTP 401/) });
+  });
+
+  it("ends the terminal dashboard with the reason and the cursor to resume from when its token expires", async () => {
+    const owner = await execute<{ me: { user: { id: string } } }, unknown>(url, "{ me { user { id } } }", {}, { token: await tokenFor("owner@example.com") });
+    const shortLived = await createTokenService(loadConfig(env)).sign(owner.data!.me.user.id, 2);
+    const history = await execute(url, CallbackEventsDocument, {}, { token: await tokenFor("owner@example.com") });
+    const after = history.data!.callbackEvents.pageInfo.endCursor!;
+    const watcher = promisify(execFile)(process.execPath, [BUILT_CLI, "watch-events", "--token", shortLived, "--url", `${url.replace(/^http/, "ws")}/graphql`, "--after", after], { env });
+    await expect(watcher).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining(`subscription ended: UNAUTHENTICATED: Token expired (resume with --after ${after})`),
+    });
   });
 
   it("shuts down cleanly on SIGTERM", async () => {

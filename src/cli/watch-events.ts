@@ -23,11 +23,23 @@ export async function watchEvents(args: string[]): Promise<void> {
   });
   if (!values.token) throw new Error("--token (or TOKEN) is required");
   const client = createClient({ url: values.url!, webSocketImpl: WebSocket, connectionParams: { token: values.token } });
+  let cursor = values.after ?? null;
   await new Promise<void>((resolve, reject) => {
     client.subscribe(
-      { query: SUBSCRIPTION, variables: { after: values.after ?? null } },
+      { query: SUBSCRIPTION, variables: { after: cursor } },
       {
-        next: (result) => process.stdout.write(`${JSON.stringify(result.data?.callbackEvents ?? result)}\n`),
+        next: (result) => {
+          const event = result.data?.callbackEvents as { cursor: string } | undefined;
+          if (event) {
+            cursor = event.cursor;
+            process.stdout.write(`${JSON.stringify(event)}\n`);
+            return;
+          }
+          // The server ends a subscription with one last result carrying a coded error (docs/subscriptions.md).
+          const reasons = (result.errors ?? []).map((error) => `${String(error.extensions?.code ?? "ERROR")}: ${error.message}`);
+          const resume = cursor ? ` (resume with --after ${cursor})` : "";
+          reject(new Error(`subscription ended: ${reasons.join("; ")}${resume}`));
+        },
         error: (error) => reject(new Error(`subscription ended: ${JSON.stringify(error)}`)),
         complete: resolve,
       },

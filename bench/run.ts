@@ -308,8 +308,51 @@ async function p4(): Promise<void> {
   }
 }
 
+/** Sequential GET /healthz round trips, in ms. */
+async function healthzLatencies(url: string, count: number): Promise<number[]> {
+  const samples: number[] = [];
+  for (let index = 0; index < count; index++) {
+    const started = performance.now();
+    await (await fetch(`${url}/healthz`)).arrayBuffer();
+    samples.push(performance.now() - started);
+  }
+  return samples;
+}
+
+/**
+ * H1: the anonymous hostile document (480 KB, 25,000 `@include(if: true)`, which took the only event loop ~2 s
+ * each when parsed in full). /healthz latency while 8 of them are in flight at all times, against the same server
+ * idle.
+ */
+async function h1(): Promise<void> {
+  await withService(async (service) => {
+    const bomb = JSON.stringify({ query: `{ me { isOwner ${"@include(if: true) ".repeat(25_000)} } }` });
+    await healthzLatencies(service.url, 50);
+    const idle = await healthzLatencies(service.url, 300);
+    let attacking = true;
+    let sent = 0;
+    const attackers = Array.from({ length: 8 }, async () => {
+      while (attacking) {
+        const response = await fetch(`${service.url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: bomb });
+        await response.arrayBuffer();
+        sent += 1;
+      }
+    });
+    await sleep(500);
+    const underAttack = await healthzLatencies(service.url, 300);
+    attacking = false;
+    await Promise.all(attackers);
+    for (const p of [50, 99]) {
+      const value = percentile(underAttack, p);
+      const baseline = percentile(idle, p);
+      figures.push({ id: `H1-p${p}`, label: `/healthz latency p${p} with 8 hostile documents in flight (idle server: baseline)`, value, baseline, ratio: value / baseline, target: "-", unit: "ms" });
+    }
+    figures.push({ id: "H1-refused", label: "hostile documents refused during the measurement", value: sent, baseline: sent, ratio: 1, target: "-", unit: "requests" });
+  });
+}
+
 const only = process.argv.slice(2);
-const benchmarks: Record<string, () => Promise<void>> = { P1: p1, P2: p2, P3: p3, P4: p4 };
+const benchmarks: Record<string, () => Promise<void>> = { P1: p1, P2: p2, P3: p3, P4: p4, H1: h1 };
 for (const [id, run] of Object.entries(benchmarks)) {
   if (only.length > 0 && !only.includes(id)) continue;
   process.stderr.write(`running ${id}...\n`);

@@ -90,6 +90,9 @@ export function serviceEnv(database: Record<string, string>): NodeJS.ProcessEnv 
     DEMO_TOTP_SECRET,
     // The benchmarks send thousands of events to one subscriber at a time; do not count that as slow.
     SUBSCRIPTION_SEND_TIMEOUT_MS: "60000",
+    // P3 opens 5,000 sockets of one user from one address.
+    WS_MAX_SOCKETS_PER_ADDRESS: "10000",
+    WS_MAX_SOCKETS_PER_USER: "10000",
   };
 }
 

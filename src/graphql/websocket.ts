@@ -91,6 +91,15 @@ function isRefused(context: unknown): context is Refused {
   return typeof context === "object" && context !== null && "refusal" in context;
 }
 
+/** The path of a request target, or null when it is not one. */
+function pathOf(target: string | undefined): string | null {
+  try {
+    return new URL(target ?? "/", "http://localhost").pathname;
+  } catch {
+    return null;
+  }
+}
+
 function refuseUpgrade(socket: Duplex, status: string): void {
   socket.on("error", () => {});
   socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
@@ -138,7 +147,7 @@ export function serveWebSockets(options: {
   const socketsPerAddress = new Map<string, number>();
   const addresses = new WeakMap<http.IncomingMessage, string>();
   options.httpServer.on("upgrade", (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (new URL(request.url ?? "/", "http://localhost").pathname !== PATH) {
+    if (pathOf(request.url) !== PATH) {
       runtime.metrics.socketsRefused.inc({ reason: "path" });
       return refuseUpgrade(socket, "404 Not Found");
     }
@@ -167,7 +176,7 @@ export function serveWebSockets(options: {
     if (running.length === 0) socket.close(closing.code, closing.reason);
   };
 
-  /** Nothing new runs on the socket: subscribes are answered with `error`, and it closes after `delayMs`. */
+  /** Nothing new runs on the socket: every operation is answered with `error`, and it closes after `delayMs`. */
   const refuse = (ctx: SocketContext, error: DomainError, delayMs: number) => {
     const state = ctx.extra;
     state.refusal ??= error;

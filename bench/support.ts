@@ -8,7 +8,7 @@ import pg from "pg";
 import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
 import { buildSignedCallback } from "../src/callbacks/callback-builder.js";
-import { CallbackEventKind, TransferStatus } from "../src/callbacks/callback-event.entity.js";
+import { CallbackEventKind, TransferStatus } from "../src/events/event.js";
 import { totpCodeAt } from "../src/confirmation/totp.js";
 
 export const DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");

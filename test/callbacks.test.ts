@@ -2,7 +2,7 @@ import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Account } from "../src/access/account.entity.js";
 import { callbackSignature } from "../src/callbacks/callback-signature.js";
-import { CallbackEvent } from "../src/callbacks/callback-event.entity.js";
+import { CallbackEvent } from "../src/events/event.entity.js";
 import {
   CallbackEventsDocument,
   OnCallbackEventDocument,
@@ -150,7 +150,7 @@ describe("the callback secrets in memory", () => {
   }
 
   it("are read once for all the callbacks that arrive while they are read (regression: each started its own read)", async () => {
-    const cache = server.service.runtime.callbackSecrets;
+    const cache = server.service.callbackSecrets;
     server.clock.advance(1_001);
     const reads = secretReads();
     const all = await Promise.all(Array.from({ length: 20 }, () => cache.verifying(() => server.em(), demoAccountId)));
@@ -169,7 +169,7 @@ describe("the callback secrets in memory", () => {
   });
 
   it("are not filled by a read that was in flight when they were dropped, nor kept from a read that failed", async () => {
-    const cache = server.service.runtime.callbackSecrets;
+    const cache = server.service.callbackSecrets;
     server.clock.advance(1_001);
     const stale = cache.verifying(() => server.em(), demoAccountId);
     cache.invalidate(demoAccountId);

@@ -76,15 +76,17 @@ describe("the subscription-ending contract, with default client options", () => 
   it("ends with SHUTTING_DOWN when an instance stops, closes with 1001, and the subscriber resumes elsewhere with exactly the missed events", async () => {
     const stopping = await server.sibling();
     const token = await server.token("owner@example.com");
+    const after = await headCursor(server, secret);
     const subscriber = client(stopping.url, token);
-    const subscription = subscribe<Event>(subscriber, EVENTS, { after: await headCursor(server, secret) });
+    const subscription = subscribe<Event>(subscriber, EVENTS, { after });
     // A client that keeps its socket open sees how the server closes it.
     const watcher = wsClient(stopping.url, { token });
     clients.push(watcher);
-    const watched = subscribe<Event>(watcher, EVENTS);
+    const watched = subscribe<Event>(watcher, EVENTS, { after });
     await post(server.url, "shutdown-1");
     const [first] = await events(subscription, 1);
     expect(first!.trackingId).toBe("shutdown-1");
+    expect((await events(watched, 1))[0]!.trackingId).toBe("shutdown-1");
 
     await stopping.close();
     expect(await endingErrors(subscription)).toEqual([

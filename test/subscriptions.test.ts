@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { Account } from "../src/access/account.entity.js";
-import { parseCallback } from "../src/callbacks/callback-payload.js";
+import { eventOf, parseCallback } from "../src/callbacks/callback-payload.js";
 import {
   OnCallbackEventDocument,
   SetApiUserActiveDocument,
@@ -75,16 +75,10 @@ async function waitFor(condition: () => Promise<boolean>, deadlineMs = 20_000): 
 /** Stores verified events straight through the event store (as the ingress does after verifying) and notifies. */
 async function storeDirectly(target: TestServer, key: string, count: number, prefix: string): Promise<void> {
   const accountId = (await target.em().findOneOrFail(Account, { name: "Demo Merchant" })).id;
-  const { feed, events } = target.service.runtime;
+  const { feed, events } = target.service;
   for (let index = 0; index < count; index++) {
     const body = depositCallback(key, { trackingId: `${prefix}-${index}` });
-    const result = await events.write({
-      accountId,
-      walletId: DEMO_WALLETS.ETH,
-      callback: parseCallback(body),
-      payload: JSON.stringify(body),
-      receivedAt: new Date(),
-    });
+    const result = await events.write(eventOf(parseCallback(body), { accountId, payload: JSON.stringify(body), receivedAt: new Date() }));
     if (result.stored) feed.advance(accountId, result.sequence);
   }
 }

@@ -4,7 +4,7 @@ import { auditedOperation, type OperationContext } from "../audit/audited-operat
 import { badInput, forbidden, notFound } from "../domain-error.js";
 import { isUserId, requireEmail, requireUserId, requireWalletId } from "../input-validation.js";
 import { Wallet } from "../wallets/wallet.entity.js";
-import { visibleWallets } from "../wallets/wallet.service.js";
+import { visibleWallets } from "./wallet-visibility.js";
 import { Account } from "./account.entity.js";
 import { bumpAccessVersion } from "./access-version.js";
 import { UserKind, WalletRole } from "./roles.js";

@@ -72,7 +72,7 @@ export function outcomeOf(error: unknown): AuditOutcome {
  * Writes one audit entry in its own unit of work, so that it stays even when the operation it describes was
  * refused or rolled back. A failure to write is logged, never hidden.
  */
-export async function recordAudit(em: EntityManager, logger: Logger, record: AuditRecord): Promise<void> {
+export async function recordAudit(em: EntityManager, logger: Pick<Logger, "error">, record: AuditRecord): Promise<void> {
   try {
     const fork = em.fork();
     fork.create(AuditEntry, {

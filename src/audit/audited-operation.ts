@@ -1,14 +1,15 @@
 import type { EntityManager } from "@mikro-orm/core";
 import type { Viewer } from "../access/viewer.js";
-import type { Runtime } from "../runtime.js";
+import type { Logger } from "../logger.js";
 import { AuditOutcome, outcomeOf, recordAudit, type AuditAction, type AuditSubject } from "./audit.service.js";
 
 /** Who asks, from where, with which database session: what an operation needs to act and to be audited. */
 export interface OperationContext {
   em: EntityManager;
-  runtime: Runtime;
   viewer: Viewer;
   clientAddress: string;
+  /** Where a failed audit write is reported. */
+  logger: Pick<Logger, "error">;
 }
 
 /**
@@ -26,10 +27,10 @@ export async function auditedOperation<Result>(
   action: AuditAction,
   run: (subject: AuditSubject) => Promise<{ result: Result; detail?: string }>,
 ): Promise<Result> {
-  const { em, runtime, viewer, clientAddress } = context;
+  const { em, logger, viewer, clientAddress } = context;
   const subject: AuditSubject = {};
   const audit = (outcome: AuditOutcome, detail?: string) =>
-    recordAudit(em, runtime.logger, {
+    recordAudit(em, logger, {
       ...subject,
       accountId: viewer.accountId,
       actorId: viewer.userId,

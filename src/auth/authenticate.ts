@@ -2,7 +2,7 @@ import type { EntityManager } from "@mikro-orm/core";
 import { UserKind } from "../access/roles.js";
 import { loadViewer, type Viewer } from "../access/viewer.js";
 import { ApiAccess } from "../credentials/api-access.entity.js";
-import { ApiTokenService } from "../credentials/api-token.js";
+import { ApiTokenService } from "./api-token.js";
 import { DomainError, forbidden, unauthenticated } from "../domain-error.js";
 import { isAllowed } from "../network/ip-whitelist.js";
 import { bearerToken, type TokenService } from "./tokens.js";

@@ -1,4 +1,5 @@
 import { SignJWT, createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
+import type { Clock } from "../clock.js";
 import type { Config } from "../config.js";
 import { loadOrCreateKeyFile } from "../credentials/key-file.js";
 import { unauthenticated } from "../domain-error.js";
@@ -22,7 +23,8 @@ export interface TokenService {
   sign(userId: string, lifetimeSeconds: number, claims?: JWTPayload): Promise<string>;
 }
 
-export function createTokenService(config: Pick<Config, "jwt" | "dataDir">): TokenService {
+/** Tokens signed and checked at the clock's time (the service's injected clock). */
+export function createTokenService(config: Pick<Config, "jwt" | "dataDir">, clock: Clock): TokenService {
   const { issuer, audience, maxLifetimeSeconds } = config.jwt;
   let source: TokenService["source"];
   let key: Uint8Array | JWTVerifyGetKey;
@@ -45,7 +47,7 @@ export function createTokenService(config: Pick<Config, "jwt" | "dataDir">): Tok
       if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) throw unauthenticated("Invalid bearer token");
       let payload: JWTPayload;
       try {
-        const options = { issuer, audience, algorithms, requiredClaims: ["exp"] };
+        const options = { issuer, audience, algorithms, requiredClaims: ["exp"], currentDate: new Date(clock.now()) };
         ({ payload } = verifyKey ? await jwtVerify(token, await verifyKey(), options) : await jwtVerify(token, key as JWTVerifyGetKey, options));
       } catch {
         throw unauthenticated("Invalid or expired bearer token");
@@ -54,7 +56,7 @@ export function createTokenService(config: Pick<Config, "jwt" | "dataDir">): Tok
         throw unauthenticated("The bearer token names no user");
       }
       // A token lives no longer than the limit from when it was issued (or from now, when it does not say).
-      const issuedAt = typeof payload.iat === "number" ? payload.iat : Math.floor(Date.now() / 1000);
+      const issuedAt = typeof payload.iat === "number" ? payload.iat : Math.floor(clock.now() / 1000);
       if (payload.exp! - issuedAt > maxLifetimeSeconds) {
         throw unauthenticated(`The bearer token lives longer than the ${maxLifetimeSeconds} s allowed`);
       }
@@ -62,13 +64,14 @@ export function createTokenService(config: Pick<Config, "jwt" | "dataDir">): Tok
     },
     async sign(userId, lifetimeSeconds, claims = {}) {
       if (!(key instanceof Uint8Array)) throw new Error("Tokens can only be signed with a local key");
+      const now = Math.floor(clock.now() / 1000);
       return new SignJWT(claims)
         .setProtectedHeader({ alg: "HS256", typ: "JWT" })
         .setSubject(userId)
         .setIssuer(issuer)
         .setAudience(audience)
-        .setIssuedAt()
-        .setExpirationTime(`${lifetimeSeconds}s`)
+        .setIssuedAt(now)
+        .setExpirationTime(now + lifetimeSeconds)
         .sign(key);
     },
   };

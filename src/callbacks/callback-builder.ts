@@ -1,5 +1,5 @@
 import { randomInt } from "node:crypto";
-import type { CallbackEventKind, TransferStatus } from "./callback-event.entity.js";
+import type { CallbackEventKind, TransferStatus } from "../events/event.js";
 import { callbackSignature, type CallbackKeyDerivation } from "./callback-signature.js";
 
 /** What a simulated callback is about; everything else gets realistic defaults. */

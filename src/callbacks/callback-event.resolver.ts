@@ -4,7 +4,7 @@ import { requireViewer, type GraphQLContext } from "../graphql/context.js";
 import { pageInfoOf } from "../graphql/page-info.js";
 import { DEFAULT_PAGE_SIZE, MAX_CURSOR_LENGTH, MAX_PAGE_SIZE } from "../pagination.js";
 import { WalletObject } from "../wallets/wallet.types.js";
-import type { StoredEvent } from "./event-store.js";
+import type { StoredEvent } from "../events/event.js";
 import { eventCursor, listCallbackEvents, sequenceOf, validateEventFilter } from "./callback-event.service.js";
 import { CallbackEventConnection, CallbackEventFilterInput, CallbackEventObject } from "./callback-event.types.js";
 import { EventSubscription } from "./event-subscription.js";
@@ -27,7 +27,7 @@ export class CallbackEventResolver {
     @Arg("after", () => String, { nullable: true, description: `At most ${MAX_CURSOR_LENGTH} characters.` })
     after: string | null,
   ) {
-    const page = await listCallbackEvents(context.em, requireViewer(context), { filter, first, after });
+    const page = await listCallbackEvents(context.services.events.log, context.em, requireViewer(context), { filter, first, after });
     return { edges: page.items, pageInfo: pageInfoOf(page) };
   }
 
@@ -40,20 +40,20 @@ export class CallbackEventResolver {
       const ctx = context as GraphQLContext;
       const viewer = requireViewer(ctx);
       const { filter, after } = args as SubscriptionArgs;
-      const { runtime } = ctx;
+      const { authentication, events } = ctx.services;
       const subscription = new EventSubscription({
-        feed: runtime.feed,
+        feed: events.feed,
         em: ctx.freshEm,
         viewer,
         reauthenticate: async (em) => {
-          const auth = await authenticate(runtime, em, ctx.authorization, ctx.clientAddress);
+          const auth = await authenticate(authentication, em, ctx.authorization, ctx.clientAddress);
           if (!auth.viewer) throw auth.error;
           return auth.viewer;
         },
         filter: validateEventFilter(filter),
         after: sequenceOf(after),
-        sendTimeoutMs: runtime.config.subscriptions.sendTimeoutMs,
-        onEnded: (error) => runtime.metrics.subscriptionsEnded.inc({ code: error.code }),
+        sendTimeoutMs: events.sendTimeoutMs,
+        onEnded: (error) => events.ended(error.code),
       });
       // The session (the socket, or the callback-mode subscription's own) ends it when its token expires or its
       // access ends; the transport then sends the error to the client as its last message.

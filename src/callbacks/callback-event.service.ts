@@ -1,13 +1,11 @@
-import type { EntityManager, FilterQuery } from "@mikro-orm/core";
+import type { EntityManager } from "@mikro-orm/core";
 import type { Viewer } from "../access/viewer.js";
-import { WalletAccess } from "../access/wallet-access.entity.js";
+import { visibleWalletIds } from "../access/wallet-visibility.js";
 import { badInput } from "../domain-error.js";
+import type { StoredEvent } from "../events/event.js";
+import type { EventFilter, EventLog } from "../events/event-log.js";
 import { requireWalletId } from "../input-validation.js";
 import { decodeCursor, encodeCursor, parsePageArgs, toPage, type Page, type PageArgs } from "../pagination.js";
-import { holdsEveryWallet } from "../wallets/wallet.service.js";
-import type { CallbackEvent } from "./callback-event.entity.js";
-import type { EventFilter, StoredEvent } from "./event-store.js";
-import { readEvents } from "./event-store.js";
 
 const MAX_FILTER_VALUES = 50;
 
@@ -15,7 +13,7 @@ const MAX_FILTER_VALUES = 50;
 /** Cursors of events already encoded: subscribers at the head share one event object. */
 const cursors = new WeakMap<object, string>();
 
-export function eventCursor(event: Pick<CallbackEvent, "sequence">): string {
+export function eventCursor(event: Pick<StoredEvent, "sequence">): string {
   let cursor = cursors.get(event);
   if (cursor === undefined) cursors.set(event, (cursor = encodeCursor(String(event.sequence))));
   return cursor;
@@ -41,24 +39,7 @@ export function validateEventFilter(filter: EventFilter | null | undefined): Eve
   return filter;
 }
 
-/** The wallet ids a viewer may see events of, or "all" for the Owner and the API user. */
-export async function visibleWalletIds(em: EntityManager, viewer: Viewer): Promise<Set<string> | "all"> {
-  if (holdsEveryWallet(viewer)) return "all";
-  const rows = await em.find(WalletAccess, { user: viewer.userId }, { fields: ["wallet"] });
-  return new Set(rows.map((row) => row.wallet.id));
-}
-
-/** The events a viewer may see and asked for, as a query over the viewer's account. */
-function eventQuery(visible: Set<string> | "all", filter: EventFilter): FilterQuery<CallbackEvent> {
-  const conditions: FilterQuery<CallbackEvent>[] = [];
-  if (visible !== "all") conditions.push({ wallet: { $in: [...visible] } });
-  if (filter.walletIds) conditions.push({ wallet: { $in: [...filter.walletIds] } });
-  if (filter.kinds) conditions.push({ kind: { $in: [...filter.kinds] } });
-  if (filter.statuses) conditions.push({ transferStatus: { $in: [...filter.statuses] } });
-  return conditions.length === 0 ? {} : { $and: conditions };
-}
-
-/** True when an event passes the viewer's visibility and the filter (the in-memory twin of `eventQuery`). */
+/** True when an event passes the viewer's visibility and the filter (the in-memory twin of `readableBy`). */
 export function eventMatches(event: StoredEvent, visible: Set<string> | "all", filter: EventFilter): boolean {
   const walletId = event.wallet.id;
   return (
@@ -69,16 +50,24 @@ export function eventMatches(event: StoredEvent, visible: Set<string> | "all", f
   );
 }
 
+/** What a viewer may read of an account's log, as a filter of the log: the filter narrowed to their wallets. */
+function readableBy(visible: Set<string> | "all", filter: EventFilter): EventFilter {
+  if (visible === "all") return filter;
+  const walletIds = filter.walletIds ? filter.walletIds.filter((id) => visible.has(id)) : [...visible];
+  return { ...filter, walletIds };
+}
+
 /** The history: the viewer's account's events they may see, oldest first, from a cursor. */
 export async function listCallbackEvents(
+  log: Pick<EventLog, "after">,
   em: EntityManager,
   viewer: Viewer,
   args: PageArgs & { filter?: EventFilter | null },
-): Promise<Page<CallbackEvent>> {
+): Promise<Page<StoredEvent>> {
   const filter = validateEventFilter(args.filter);
   const request = parsePageArgs({ first: args.first });
   const after = sequenceOf(args.after) ?? 0;
   const visible = await visibleWalletIds(em, viewer);
-  const rows = await readEvents(em, viewer.accountId, after, request.limit + 1, eventQuery(visible, filter));
-  return toPage(rows, { limit: request.limit, afterKey: args.after ?? null }, (event) => String(event.sequence));
+  const { events } = await log.after(viewer.accountId, after, request.limit + 1, readableBy(visible, filter));
+  return toPage(events, { limit: request.limit, afterKey: args.after ?? null }, (event) => String(event.sequence));
 }

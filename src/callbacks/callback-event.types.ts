@@ -2,7 +2,7 @@ import { Field, ID, InputType, ObjectType, registerEnumType } from "type-graphql
 import { connectionTypes } from "../graphql/connection.js";
 import { DecimalScalar } from "../graphql/scalars.js";
 import { WalletObject } from "../wallets/wallet.types.js";
-import { CallbackEventKind, TransferStatus } from "./callback-event.entity.js";
+import { CallbackEventKind, TransferStatus } from "../events/event.js";
 
 registerEnumType(CallbackEventKind, { name: "CallbackEventKind", description: "A deposit or a payout callback." });
 registerEnumType(TransferStatus, {

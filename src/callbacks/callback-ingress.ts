@@ -1,21 +1,22 @@
 import type { EntityManager } from "@mikro-orm/core";
 import type { Clock } from "../clock.js";
 import type { CallbackSecretCache } from "../credentials/callback-secret-cache.js";
+import type { EventFeed } from "../events/event-feed.js";
+import type { GroupCommit } from "../events/group-commit.js";
 import type { Logger } from "../logger.js";
-import { Wallet } from "../wallets/wallet.entity.js";
-import { MalformedCallback, parseCallback } from "./callback-payload.js";
+import type { WalletAccounts } from "../wallets/wallet-accounts.js";
+import { MalformedCallback, eventOf, parseCallback } from "./callback-payload.js";
 import { verifyCallbackSignature, type CallbackKeyDerivation } from "./callback-signature.js";
-import type { EventFeed } from "./event-feed.js";
-import type { EventWriter } from "./event-writer.js";
 
 export interface IngressDependencies {
   em: () => EntityManager;
   clock: Clock;
   secrets: CallbackSecretCache;
-  feed: EventFeed;
-  writer: EventWriter;
+  feed: Pick<EventFeed, "advance">;
+  /** The event log's queue: each event is answered once its batch committed. */
+  events: Pick<GroupCommit, "write">;
   wallets: WalletAccounts;
-  logger: Logger;
+  logger: Pick<Logger, "warn">;
   derivation: CallbackKeyDerivation;
 }
 
@@ -28,27 +29,6 @@ export type IngressResult =
   | { outcome: "duplicate" }
   | { outcome: "malformed"; field: string }
   | { outcome: "unauthorized" };
-
-const MAX_REMEMBERED_WALLETS = 100_000;
-
-/**
- * A wallet's account never changes, so the ingress remembers it (per service, bounded; unknown wallets are not
- * remembered) instead of reading it for every callback.
- */
-export class WalletAccounts {
-  private readonly known = new Map<string, string>();
-
-  /** `em` is called only when the wallet is read from the database. */
-  async accountOf(em: () => EntityManager, walletId: string): Promise<string | null> {
-    const known = this.known.get(walletId);
-    if (known) return known;
-    const wallet = await em().findOne(Wallet, { id: walletId }, { fields: ["account"] });
-    if (!wallet) return null;
-    if (this.known.size >= MAX_REMEMBERED_WALLETS) this.known.clear();
-    this.known.set(walletId, wallet.account.id);
-    return wallet.account.id;
-  }
-}
 
 /** Deepest JSON nesting read; a callback is three levels deep, so anything far beyond is hostile. */
 const MAX_DEPTH = 32;
@@ -113,13 +93,7 @@ export async function ingestCallback(deps: IngressDependencies, body: string): P
     return { outcome: "unauthorized" };
   }
 
-  const result = await deps.writer.write({
-    accountId,
-    walletId: callback.walletId,
-    callback,
-    payload: body,
-    receivedAt: now,
-  });
+  const result = await deps.events.write(eventOf(callback, { accountId, payload: body, receivedAt: now }));
   if (!result.stored) {
     if (!result.sameTransfer) {
       deps.logger.warn(

@@ -1,4 +1,4 @@
-import { CallbackEventKind, TransferStatus } from "./callback-event.entity.js";
+import { CallbackEventKind, TransferStatus, type NewEvent } from "../events/event.js";
 import type { SignedFields } from "./callback-signature.js";
 
 /** What the ingress needs from a deposit or payout callback (JSON:API, as the platform sends it). */
@@ -110,4 +110,10 @@ export function parseCallback(body: unknown): ParsedCallback {
     signedFields: { status: String(status), amount, trackingId, time: meta.time },
     sign: meta.sign,
   };
+}
+
+/** A verified callback as the event log stores it: its fields, what it signed, and the body as received. */
+export function eventOf(callback: ParsedCallback, received: { accountId: string; payload: string; receivedAt: Date }): NewEvent {
+  const { sign: _sign, signedFields, ...fields } = callback;
+  return { ...fields, ...received, signed: signedFields };
 }

@@ -1,16 +1,8 @@
+import type { SignedFields } from "../events/event.js";
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 
 /** The fields the platform signs, each exactly as it appears in the callback. */
-export interface SignedFields {
-  /** `transfer.status`, the integer rendered as decimal text (e.g. "2", "-1"). */
-  status: string;
-  /** `transfer.amount`, the string exactly as sent (never re-formatted). */
-  amount: string;
-  /** `data.attributes.tracking_id` of the deposit or payout ("" when empty). */
-  trackingId: string;
-  /** `meta.time`, as sent. */
-  time: string;
-}
+export type { SignedFields };
 
 /**
  * How the HMAC key comes from the callback secret. The official v3 text could not be retrieved: the best-supported

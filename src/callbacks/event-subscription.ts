@@ -1,9 +1,11 @@
 import type { EntityManager } from "@mikro-orm/core";
 import type { Viewer } from "../access/viewer.js";
 import { accessChanged, DomainError, slowConsumer } from "../domain-error.js";
-import { eventMatches, visibleWalletIds } from "./callback-event.service.js";
-import type { EventFeed } from "./event-feed.js";
-import { startingPoint, type EventFilter, type StoredEvent } from "./event-store.js";
+import type { StoredEvent } from "../events/event.js";
+import type { EventFeed } from "../events/event-feed.js";
+import type { EventFilter } from "../events/event-log.js";
+import { visibleWalletIds } from "../access/wallet-visibility.js";
+import { eventMatches } from "./callback-event.service.js";
 
 /** Events read from the log per step; also the most a subscription holds in memory. */
 const BATCH = 100;
@@ -129,12 +131,11 @@ export class EventSubscription implements AsyncIterableIterator<StoredEvent> {
    * a change in between shows as a moved version at the next read. Its entity manager is not kept while it waits.
    */
   private async start(): Promise<void> {
-    const em = this.options.em();
-    const { head, accessVersion } = await startingPoint(em, this.viewer.accountId);
-    this.accessVersion = accessVersion;
-    const visible = await visibleWalletIds(em, this.viewer);
+    const head = await this.options.feed.head(this.viewer.accountId);
+    this.accessVersion = head.accessVersion;
+    const visible = await visibleWalletIds(this.options.em(), this.viewer);
     if (this.cursor === null) {
-      this.cursor = head;
+      this.cursor = head.sequence;
       this.atHead = true;
     }
     this.visible = visible;

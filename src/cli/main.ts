@@ -2,6 +2,7 @@ import "reflect-metadata";
 import { setTimeout as sleep } from "node:timers/promises";
 import { User } from "../access/user.entity.js";
 import { createTokenService } from "../auth/tokens.js";
+import { systemClock } from "../clock.js";
 import { ConfigError, loadConfig, type Config } from "../config.js";
 import { ConfirmationState } from "../confirmation/confirmation-state.entity.js";
 import { TOTP_PARAMETERS, openTotpSecret, totpCodeAt } from "../confirmation/totp.js";
@@ -41,7 +42,7 @@ async function withDevelopmentUser(
   const accountFlag = args.indexOf("--account");
   const accountId = accountFlag >= 0 ? args[accountFlag + 1] : undefined;
   const config = loadConfig();
-  if (createTokenService(config).source !== "development-key") {
+  if (createTokenService(config, systemClock).source !== "development-key") {
     fail("This command only works with the development signing key: unset JWT_SECRET and JWT_JWKS_URL");
   }
   const db = await openDatabase(config);
@@ -61,7 +62,7 @@ async function withDevelopmentUser(
 
 async function token(args: string[]): Promise<void> {
   await withDevelopmentUser(args, async ({ config, user }) => {
-    console.log(await createTokenService(config).sign(user.id, DEV_TOKEN_LIFETIME_SECONDS));
+    console.log(await createTokenService(config, systemClock).sign(user.id, DEV_TOKEN_LIFETIME_SECONDS));
   });
 }
 

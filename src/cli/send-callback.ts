@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { buildSignedCallback } from "../callbacks/callback-builder.js";
-import { CallbackEventKind, TransferStatus } from "../callbacks/callback-event.entity.js";
+import { CallbackEventKind, TransferStatus } from "../events/event.js";
 
 export const SEND_CALLBACK_USAGE = `  send-callback --secret <callback secret> [options]
       Builds a deposit or payout callback as the platform sends it, signs it and posts it.

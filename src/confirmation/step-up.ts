@@ -44,6 +44,11 @@ export interface StepUpDependencies {
   policy: StepUpPolicy;
 }
 
+/** The step-up policy with the configured back-off and lock (`CONFIRMATION_BACKOFF_MS`, `CONFIRMATION_LOCK_SECONDS`). */
+export function stepUpPolicy(confirmation: { backoffMs: number; lockSeconds: number }): StepUpPolicy {
+  return { ...DEFAULT_STEP_UP_POLICY, backoffBaseMs: confirmation.backoffMs, lockMs: confirmation.lockSeconds * 1000 };
+}
+
 /**
  * Why a confirmation did not pass: a wrong password or code (LOCKING when that failure locked confirmations),
  * or a try refused without being checked, during a back-off (RATE_LIMITED) or a lock (LOCKED).

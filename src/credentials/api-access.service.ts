@@ -5,13 +5,13 @@ import { UserKind } from "../access/roles.js";
 import { User } from "../access/user.entity.js";
 import type { Viewer } from "../access/viewer.js";
 import { AuditAction } from "../audit/audit.service.js";
-import type { OperationContext } from "../audit/audited-operation.js";
 import type { Confirmation } from "../confirmation/step-up.js";
 import { badInput, forbidden } from "../domain-error.js";
 import { normaliseWhitelist } from "../network/ip-whitelist.js";
 import { ApiAccess } from "./api-access.entity.js";
 import { generateApiKey, generateApiSecret } from "./generate.js";
-import { securedOperation } from "./secured-operation.js";
+import type { SecretHasher } from "./keys.js";
+import { securedOperation, type SecuredContext } from "./secured-operation.js";
 
 /** E-mail given to the API user that the first activation creates. */
 export const API_USER_EMAIL = "api-user@api.invalid";
@@ -57,7 +57,7 @@ async function accessForChange(em: EntityManager, accountId: string): Promise<Ap
  * checks the state.
  */
 export function setApiUserActive(
-  context: OperationContext,
+  context: SecuredContext,
   input: { active: boolean; confirmation: Confirmation },
 ): Promise<ApiAccessStatus> {
   return securedOperation(
@@ -76,7 +76,7 @@ export function setApiUserActive(
             tx.create(User, { account: context.viewer.accountId, email: API_USER_EMAIL, kind: UserKind.API });
         }
         current.active = input.active;
-        current.updatedAt = new Date();
+        current.updatedAt = new Date(context.stepUp.clock.now());
         await tx.flush();
         await bumpAccessVersion(tx, context.viewer.accountId);
         return current;
@@ -88,7 +88,7 @@ export function setApiUserActive(
 
 /** Replaces the API IP whitelist (an empty list lifts the restriction). */
 export function setApiIpWhitelist(
-  context: OperationContext,
+  context: SecuredContext,
   input: { entries: string[]; confirmation: Confirmation },
 ): Promise<ApiAccessStatus> {
   return securedOperation(
@@ -100,7 +100,7 @@ export function setApiIpWhitelist(
       const access = await context.em.transactional(async (tx) => {
         const current = await accessForChange(tx, context.viewer.accountId);
         current.ipWhitelist = entries;
-        current.updatedAt = new Date();
+        current.updatedAt = new Date(context.stepUp.clock.now());
         await tx.flush();
         await bumpAccessVersion(tx, context.viewer.accountId);
         return current;
@@ -115,7 +115,7 @@ export function setApiIpWhitelist(
  * secret is returned here and only here; the database keeps its keyed hash.
  */
 export function regenerateApiCredentials(
-  context: OperationContext,
+  context: SecuredContext & { secretHasher: SecretHasher },
   input: { confirmation: Confirmation },
 ): Promise<{ apiKey: string; apiSecret: string; status: ApiAccessStatus }> {
   return securedOperation(
@@ -132,10 +132,10 @@ export function regenerateApiCredentials(
       const access = await context.em.transactional(async (tx) => {
         const current = await accessForChange(tx, context.viewer.accountId);
         current.apiKey = apiKey;
-        current.secretHash = context.runtime.secretHasher.hash(apiSecret);
-        current.keyCreatedAt = new Date();
+        current.secretHash = context.secretHasher.hash(apiSecret);
+        current.keyCreatedAt = new Date(context.stepUp.clock.now());
         current.keyLastUsedAt = null;
-        current.updatedAt = new Date();
+        current.updatedAt = new Date(context.stepUp.clock.now());
         await tx.flush();
         await bumpAccessVersion(tx, context.viewer.accountId);
         return current;

@@ -2,13 +2,12 @@ import type { EntityManager } from "@mikro-orm/core";
 import { Account } from "../access/account.entity.js";
 import type { Viewer } from "../access/viewer.js";
 import { AuditAction } from "../audit/audit.service.js";
-import type { OperationContext } from "../audit/audited-operation.js";
 import type { Confirmation } from "../confirmation/step-up.js";
 import { badInput, forbidden } from "../domain-error.js";
 import { CallbackSecret } from "./callback-secret.entity.js";
 import { generateCallbackSecret } from "./generate.js";
 import type { SecretBox } from "./secret-box.js";
-import { securedOperation } from "./secured-operation.js";
+import { securedOperation, type SecuredContext } from "./secured-operation.js";
 
 /** Longest overlap during which the previous secret still verifies callbacks: 7 days. */
 export const MAX_PREVIOUS_SECRET_VALID_FOR = 7 * 24 * 60 * 60;
@@ -55,7 +54,7 @@ export async function callbackSecretStatus(em: EntityManager, viewer: Viewer, no
  * platform; `previousSecretValidFor` seconds (0 to 7 days) keep it verifying callbacks until then.
  */
 export function regenerateCallbackSecret(
-  context: OperationContext,
+  context: SecuredContext & { callbackSecrets: { invalidate(accountId: string): void } },
   input: { confirmation: Confirmation; previousSecretValidFor?: number | null },
 ): Promise<{ callbackSecret: string; status: CallbackSecretStatus }> {
   const validFor = input.previousSecretValidFor ?? 0;
@@ -73,7 +72,7 @@ export function regenerateCallbackSecret(
     },
     async () => {
       const accountId = context.viewer.accountId;
-      const now = new Date(context.runtime.clock.now());
+      const now = new Date(context.stepUp.clock.now());
       const callbackSecret = generateCallbackSecret();
       await context.em.transactional(async (tx) => {
         await tx.nativeDelete(CallbackSecret, { account: accountId, expiresAt: { $ne: null } });
@@ -86,9 +85,9 @@ export function regenerateCallbackSecret(
           );
         }
         const secret = tx.create(CallbackSecret, { account: tx.getReference(Account, accountId), sealed: "", createdAt: now });
-        secret.sealed = context.runtime.box.encrypt(callbackSecret, associatedData(accountId, secret.id));
+        secret.sealed = context.stepUp.box.encrypt(callbackSecret, associatedData(accountId, secret.id));
       });
-      context.runtime.callbackSecrets.invalidate(accountId);
+      context.callbackSecrets.invalidate(accountId);
       const status = await statusAt(context.em.fork(), accountId, now);
       return {
         result: { callbackSecret, status },

@@ -2,6 +2,7 @@ import { Arg, Ctx, Mutation, Query, Resolver } from "type-graphql";
 import { operationContext, requireViewer, type GraphQLContext } from "../graphql/context.js";
 import * as apiAccess from "./api-access.service.js";
 import * as callbackSecrets from "./callback-secret.service.js";
+import type { SecuredContext } from "./secured-operation.js";
 import {
   ApiAccessObject,
   CallbackSecretStatusObject,
@@ -31,6 +32,11 @@ function revealsSecret(context: GraphQLContext): void {
 /** Thin adapter: the rules live in `api-access.service.ts` and `callback-secret.service.ts`. */
 @Resolver()
 export class CredentialsResolver {
+  /** The confirmed operation's context: the request's, and the step-up's dependencies. */
+  private secured(context: GraphQLContext): SecuredContext {
+    return { ...operationContext(context), stepUp: context.services.credentials.stepUp };
+  }
+
   @Query(() => ApiAccessObject, { description: "Owner only: API user state, IP whitelist and key metadata." })
   apiAccess(@Ctx() context: GraphQLContext) {
     return apiAccess.apiAccessStatus(context.em, requireViewer(context));
@@ -38,7 +44,7 @@ export class CredentialsResolver {
 
   @Query(() => CallbackSecretStatusObject, { description: "Owner only: whether a callback secret is set, and since when." })
   callbackSecretStatus(@Ctx() context: GraphQLContext) {
-    return callbackSecrets.callbackSecretStatus(context.em, requireViewer(context), new Date(context.runtime.clock.now()));
+    return callbackSecrets.callbackSecretStatus(context.em, requireViewer(context), new Date(context.services.credentials.stepUp.clock.now()));
   }
 
   @Mutation(() => SetApiUserActivePayload, { description: "Owner only, confirmed: turn the API user on or off." })
@@ -46,7 +52,7 @@ export class CredentialsResolver {
     @Ctx() context: GraphQLContext,
     @Arg("input", () => SetApiUserActiveInput) input: SetApiUserActiveInput,
   ) {
-    return { apiAccess: await apiAccess.setApiUserActive(operationContext(context), input) };
+    return { apiAccess: await apiAccess.setApiUserActive(this.secured(context), input) };
   }
 
   @Mutation(() => SetApiIpWhitelistPayload, { description: "Owner only, confirmed: replace the API IP whitelist." })
@@ -54,7 +60,7 @@ export class CredentialsResolver {
     @Ctx() context: GraphQLContext,
     @Arg("input", () => SetApiIpWhitelistInput) input: SetApiIpWhitelistInput,
   ) {
-    return { apiAccess: await apiAccess.setApiIpWhitelist(operationContext(context), input) };
+    return { apiAccess: await apiAccess.setApiIpWhitelist(this.secured(context), input) };
   }
 
   @Mutation(() => RegenerateApiCredentialsPayload, {
@@ -64,7 +70,10 @@ export class CredentialsResolver {
     @Ctx() context: GraphQLContext,
     @Arg("input", () => RegenerateApiCredentialsInput) input: RegenerateApiCredentialsInput,
   ) {
-    const { apiKey, apiSecret, status } = await apiAccess.regenerateApiCredentials(operationContext(context), input);
+    const { apiKey, apiSecret, status } = await apiAccess.regenerateApiCredentials(
+      { ...this.secured(context), secretHasher: context.services.credentials.secretHasher },
+      input,
+    );
     revealsSecret(context);
     return { apiKey, apiSecret, apiAccess: status };
   }
@@ -76,7 +85,10 @@ export class CredentialsResolver {
     @Ctx() context: GraphQLContext,
     @Arg("input", () => RegenerateCallbackSecretInput) input: RegenerateCallbackSecretInput,
   ) {
-    const { callbackSecret, status } = await callbackSecrets.regenerateCallbackSecret(operationContext(context), input);
+    const { callbackSecret, status } = await callbackSecrets.regenerateCallbackSecret(
+      { ...this.secured(context), callbackSecrets: context.services.credentials.callbackSecrets },
+      input,
+    );
     revealsSecret(context);
     return { callbackSecret, callbackSecretStatus: status };
   }

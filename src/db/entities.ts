@@ -2,7 +2,7 @@ import { Account } from "../access/account.entity.js";
 import { User } from "../access/user.entity.js";
 import { WalletAccess } from "../access/wallet-access.entity.js";
 import { AuditEntry } from "../audit/audit-entry.entity.js";
-import { CallbackEvent, EventSequence } from "../callbacks/callback-event.entity.js";
+import { CallbackEvent, EventSequence } from "../events/event.entity.js";
 import { ConfirmationState } from "../confirmation/confirmation-state.entity.js";
 import { ApiAccess } from "../credentials/api-access.entity.js";
 import { CallbackSecret } from "../credentials/callback-secret.entity.js";

@@ -2,7 +2,7 @@ import { MikroORM, ReflectMetadataProvider, type Options } from "@mikro-orm/core
 import { LibSqlDriver } from "@mikro-orm/libsql";
 import { Migrator } from "@mikro-orm/migrations";
 import { PostgreSqlDriver } from "@mikro-orm/postgresql";
-import type { Knex } from "@mikro-orm/knex";
+import type { Knex, SqlEntityManager } from "@mikro-orm/knex";
 import type LibSql from "libsql";
 import path from "node:path";
 import type { Config } from "../config.js";
@@ -15,9 +15,11 @@ import { configureSqliteConnection } from "./sqlite-connection.js";
 export interface Database {
   orm: MikroORM;
   dialect: Dialect;
+  /** The ORM's query builder and connection pool (the embedded event log writes on its connection). */
+  knex: Knex;
   /** Registers a listener called once per SQL statement (used for metrics and statement-count tests). */
   onStatement(listener: (sql: string) => void): void;
-  /** Reports a statement run on another connection to this database (the event log's writer) to the listeners. */
+  /** Reports a statement run outside the ORM (the event log's own) to the listeners. */
   statementRun(sql: string): void;
   /** Runs the pending migrations of this dialect (the schema never comes from anything else); names those run. */
   migrate(): Promise<string[]>;
@@ -26,33 +28,7 @@ export interface Database {
   close(): Promise<void>;
 }
 
-type SqliteConnection = Pick<LibSql.Database, "exec" | "prepare">;
-
-/**
- * Makes the connection's transactions take the write lock when they begin. The ORM begins with a plain (deferred)
- * BEGIN: such a transaction that reads and then writes fails at once with SQLITE_BUSY_SNAPSHOT when another
- * connection (the event log's writer, the CLI) committed in between, while an IMMEDIATE one waits for the lock
- * (busy timeout) and then sees the latest data. The pool holds one connection, as the driver is synchronous. It
- * also keeps each statement it prepared, as the ORM prepares its statement again on every query.
- */
-function beginImmediately(connection: SqliteConnection): void {
-  const prepare = connection.prepare.bind(connection);
-  const prepared = new Map<string, ReturnType<SqliteConnection["prepare"]>>();
-  connection.prepare = ((sql: string) => {
-    let statement = prepared.get(sql);
-    if (!statement) {
-      statement = prepare(/^begin;?$/i.test(sql.trim()) ? "begin immediate" : sql);
-      // The driver runs each statement to its end before the next call, so one prepared statement per text serves
-      // every query of that text (the service's queries are a bounded set; the cache starts over if it fills).
-      if (prepared.size >= MAX_PREPARED) prepared.clear();
-      prepared.set(sql, statement);
-    }
-    return statement;
-  }) as typeof connection.prepare;
-}
-
-/** Prepared statements kept per embedded connection. */
-const MAX_PREPARED = 500;
+type SqliteConnection = Pick<LibSql.Database, "exec">;
 
 /** The SQLite file of the embedded default. */
 export function sqlitePath(config: Pick<Config, "dataDir">): string {
@@ -91,12 +67,14 @@ function ormOptions(config: Pick<Config, "databaseUrl" | "dataDir">): { dialect:
       ...common,
       driver: LibSqlDriver,
       dbName: sqlitePath(config),
-      // The pool replaces its connection every few seconds; each new one needs the settings and the shim.
+      // One connection serves the ORM and the event log alike, so no two connections ever compete for the file's
+      // write lock. The pool may replace it; each new one needs the settings.
       pool: {
+        min: 1,
+        max: 1,
         afterCreate(connection: SqliteConnection, done: (error: Error | null, connection: SqliteConnection) => void) {
           try {
             configureSqliteConnection(connection);
-            beginImmediately(connection);
             done(null, connection);
           } catch (error) {
             done(error as Error, connection);
@@ -117,7 +95,7 @@ export async function openDatabase(config: Pick<Config, "databaseUrl" | "dataDir
     for (const suffix of ["-wal", "-shm", "-journal"]) restrictMode(file + suffix);
   }
   const orm = await MikroORM.init(options);
-  const knex = (orm.em.getConnection() as unknown as { getKnex(): Knex }).getKnex();
+  const knex = (orm.em as SqlEntityManager).getKnex();
   const listeners: ((sql: string) => void)[] = [];
   knex.on("query", (query: { sql: string }) => {
     for (const listener of listeners) listener(query.sql);
@@ -125,6 +103,7 @@ export async function openDatabase(config: Pick<Config, "databaseUrl" | "dataDir
   return {
     orm,
     dialect,
+    knex,
     onStatement(listener) {
       listeners.push(listener);
     },

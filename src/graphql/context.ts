@@ -5,10 +5,34 @@ import type { OperationContext } from "../audit/audited-operation.js";
 import type { User } from "../access/user.entity.js";
 import type { Viewer } from "../access/viewer.js";
 import { unauthenticated, type DomainError } from "../domain-error.js";
-import type { Runtime } from "../runtime.js";
 import type { Wallet } from "../wallets/wallet.entity.js";
 import { loadVisibleWallets } from "../wallets/wallet.service.js";
+import type { AuthenticationKeys } from "../auth/authenticate.js";
+import type { EventFeed } from "../events/event-feed.js";
+import type { EventLog } from "../events/event-log.js";
+import type { CredentialsDependencies } from "../credentials/secured-operation.js";
+import type { Logger } from "../logger.js";
 import type { Session } from "./session-guard.js";
+
+/** The services resolvers use, named; built once per service (`app.ts`). */
+export interface ResolverServices {
+  /** Verifies a token again (a subscription, when its account's access changed). */
+  authentication: AuthenticationKeys;
+  /** The confirmed credential operations' dependencies. */
+  credentials: CredentialsDependencies;
+  events: {
+    /** The history. */
+    log: Pick<EventLog, "after">;
+    /** What subscriptions read and wait on. */
+    feed: EventFeed;
+    /** How long a consumer may take to accept one event (`SUBSCRIPTION_SEND_TIMEOUT_MS`). */
+    sendTimeoutMs: number;
+    /** Told of every subscription the server ended, with its code. */
+    ended(code: string): void;
+  };
+  /** Where a failed audit write is reported. */
+  logger: Pick<Logger, "error">;
+}
 
 /** What every resolver receives: a request-scoped entity manager, the caller and batched loaders. */
 export interface GraphQLContext {
@@ -18,7 +42,7 @@ export interface GraphQLContext {
    * call, held by nobody once that work is done; over HTTP the request's own.
    */
   freshEm: () => EntityManager;
-  runtime: Runtime;
+  services: ResolverServices;
   viewer: Viewer | null;
   /** Why there is no viewer, when there is none. */
   authError: DomainError | null;
@@ -66,7 +90,7 @@ export function createLoaders(em: () => EntityManager, viewer: Viewer | null): G
  */
 export function createContext(
   em: () => EntityManager,
-  runtime: Runtime,
+  services: ResolverServices,
   auth: { viewer: Viewer | null; error: DomainError | null; expiresAt?: number | null },
   caller: { clientAddress: string; authorization: string | undefined; fromTrustedProxy: boolean; session?: Session | null },
 ): GraphQLContext {
@@ -79,7 +103,7 @@ export function createContext(
       return fork();
     },
     freshEm: em,
-    runtime,
+    services,
     viewer: auth.viewer,
     authError: auth.error,
     clientAddress: caller.clientAddress,
@@ -107,5 +131,5 @@ export function requireViewer(context: GraphQLContext): Viewer {
 
 /** What an audited operation needs of a request: its session, the caller (or UNAUTHENTICATED) and its address. */
 export function operationContext(context: GraphQLContext): OperationContext {
-  return { em: context.em, runtime: context.runtime, viewer: requireViewer(context), clientAddress: context.clientAddress };
+  return { em: context.em, viewer: requireViewer(context), clientAddress: context.clientAddress, logger: context.services.logger };
 }

@@ -1,10 +1,10 @@
 import type { EntityManager } from "@mikro-orm/core";
 import { accessVersions } from "../access/access-version.js";
 import type { Viewer } from "../access/viewer.js";
-import { authenticate } from "../auth/authenticate.js";
+import { authenticate, type AuthenticationKeys } from "../auth/authenticate.js";
+import type { Clock } from "../clock.js";
 import { limitExceeded, tokenExpired, type DomainError } from "../domain-error.js";
 import type { Logger } from "../logger.js";
-import type { Runtime } from "../runtime.js";
 
 /** A subscription the guard can check and end (see `callbacks/event-subscription.ts`). */
 export interface GuardedSubscription {
@@ -93,19 +93,24 @@ export class SessionGuard {
   private sweeping = false;
 
   constructor(
-    private readonly runtime: Runtime,
-    private readonly em: () => EntityManager,
-    private readonly logger: Logger,
-    private readonly maxPerUser: number,
+    private readonly options: {
+      authentication: AuthenticationKeys;
+      em: () => EntityManager;
+      clock: Clock;
+      logger: Pick<Logger, "warn">;
+      /** Sessions one user may hold open (`WS_MAX_SOCKETS_PER_USER`). */
+      maxPerUser: number;
+    },
   ) {}
 
   /** Opens a session for a viewer, or answers LIMIT_EXCEEDED when the user already holds `maxPerUser` open. */
   async open(init: SessionInit): Promise<Session | DomainError> {
     const userId = init.viewer.userId;
     const held = this.perUser.get(userId) ?? 0;
-    if (held >= this.maxPerUser) {
+    const { maxPerUser } = this.options;
+    if (held >= maxPerUser) {
       return limitExceeded(
-        `At most ${this.maxPerUser} subscription connections per user are open at once`,
+        `At most ${maxPerUser} subscription connections per user are open at once`,
         "WS_MAX_SOCKETS_PER_USER",
       );
     }
@@ -113,7 +118,7 @@ export class SessionGuard {
     const session = new Session(init, (forgotten) => this.forget(forgotten));
     this.sessions.add(session);
     try {
-      const versions = await accessVersions(this.em(), [init.viewer.accountId]);
+      const versions = await accessVersions(this.options.em(), [init.viewer.accountId]);
       session.accessVersion = versions.get(init.viewer.accountId) ?? 0;
     } catch (error) {
       this.forget(session);
@@ -148,16 +153,16 @@ export class SessionGuard {
     if (this.sweeping || this.sessions.size === 0) return;
     this.sweeping = true;
     try {
-      const now = Date.now();
+      const now = this.options.clock.now();
       for (const session of this.sessions) {
         if (session.init.expiresAt !== null && session.init.expiresAt <= now) session.end(tokenExpired());
       }
-      const em = this.em();
+      const em = this.options.em();
       const versions = await accessVersions(em, [...new Set([...this.sessions].map((session) => session.viewer.accountId))]);
       for (const session of this.sessions) {
         const version = versions.get(session.viewer.accountId) ?? 0;
         if (version === session.accessVersion) continue;
-        const auth = await authenticate(this.runtime, em, session.init.authorization, session.init.clientAddress);
+        const auth = await authenticate(this.options.authentication, em, session.init.authorization, session.init.clientAddress);
         if (!auth.viewer) {
           session.end(auth.error);
           continue;
@@ -167,7 +172,7 @@ export class SessionGuard {
         await Promise.all([...session.subscriptions].map((subscription) => subscription.recheck(auth.viewer)));
       }
     } catch (error) {
-      this.logger.warn({ err: error }, "could not check open sessions");
+      this.options.logger.warn({ err: error }, "could not check open sessions");
     } finally {
       this.sweeping = false;
     }

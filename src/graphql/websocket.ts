@@ -16,11 +16,12 @@ import { useServer, type Extra } from "graphql-ws/use/ws";
 import type http from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
-import { authenticate } from "../auth/authenticate.js";
+import { authenticate, type AuthenticationKeys } from "../auth/authenticate.js";
 import type { Config } from "../config.js";
 import { DomainError, limitExceeded, unauthenticated } from "../domain-error.js";
-import type { Runtime } from "../runtime.js";
-import { createContext } from "./context.js";
+import type { Metrics } from "../metrics.js";
+import type { ClientAddressResolver } from "../network/client-address.js";
+import { createContext, type ResolverServices } from "./context.js";
 import { DocumentCache } from "./document-cache.js";
 import { sensitiveFieldRefusal, type OperationRules } from "./operation-rules.js";
 import type { Session, SessionGuard } from "./session-guard.js";
@@ -119,14 +120,17 @@ function refuseUpgrade(socket: Duplex, status: string): void {
 export function serveWebSockets(options: {
   httpServer: http.Server;
   schema: GraphQLSchema;
-  runtime: Runtime;
   em: () => EntityManager;
+  services: ResolverServices;
+  authentication: AuthenticationKeys;
+  addresses: ClientAddressResolver;
+  metrics: Pick<Metrics, "socketsRefused">;
   rules: OperationRules;
   formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
   guard: SessionGuard;
   limits: Config["websocket"];
 }) {
-  const { runtime, em, rules, limits, guard } = options;
+  const { em, rules, limits, guard, addresses, metrics } = options;
   const documents = new DocumentCache(500, 10_000, rules.parseOptions);
   // A cached document was validated against the same schema and rules: its answer does not change.
   const validated = new WeakMap<DocumentNode, readonly GraphQLError[]>();
@@ -145,17 +149,17 @@ export function serveWebSockets(options: {
     });
   });
   const socketsPerAddress = new Map<string, number>();
-  const addresses = new WeakMap<http.IncomingMessage, string>();
+  const clientAddresses = new WeakMap<http.IncomingMessage, string>();
   options.httpServer.on("upgrade", (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     if (pathOf(request.url) !== PATH) {
-      runtime.metrics.socketsRefused.inc({ reason: "path" });
+      metrics.socketsRefused.inc({ reason: "path" });
       return refuseUpgrade(socket, "404 Not Found");
     }
-    const address = runtime.addresses.resolve(request.socket.remoteAddress, request.headers["x-forwarded-for"]);
-    const limit = runtime.addresses.isTrustedProxy(address) ? limits.maxSocketsPerProxy : limits.maxSocketsPerAddress;
+    const address = addresses.resolve(request.socket.remoteAddress, request.headers["x-forwarded-for"]);
+    const limit = addresses.isTrustedProxy(address) ? limits.maxSocketsPerProxy : limits.maxSocketsPerAddress;
     const held = socketsPerAddress.get(address) ?? 0;
     if (held >= limit) {
-      runtime.metrics.socketsRefused.inc({ reason: "address_limit" });
+      metrics.socketsRefused.inc({ reason: "address_limit" });
       return refuseUpgrade(socket, "429 Too Many Requests");
     }
     socketsPerAddress.set(address, held + 1);
@@ -165,7 +169,7 @@ export function serveWebSockets(options: {
       if (left <= 0) socketsPerAddress.delete(address);
       else socketsPerAddress.set(address, left);
     });
-    addresses.set(request, address);
+    clientAddresses.set(request, address);
     wss.handleUpgrade(request, socket, head, (ws) => wss.emit("connection", ws, request));
   });
 
@@ -202,9 +206,9 @@ export function serveWebSockets(options: {
       subscribe: sharedSubscribe((context) => (context as { viewer?: { userId: string } | null }).viewer?.userId ?? null),
       onConnect: async (ctx) => {
         const state = ctx.extra;
-        state.clientAddress = addresses.get(state.request) ?? "unknown";
+        state.clientAddress = clientAddresses.get(state.request) ?? "unknown";
         state.authorization = authorizationOf(ctx.connectionParams, state.request);
-        const auth = await authenticate(runtime, em(), state.authorization, state.clientAddress);
+        const auth = await authenticate(options.authentication, em(), state.authorization, state.clientAddress);
         if (!auth.viewer) {
           refuse(ctx, auth.error, limits.connectionInitTimeoutMs);
           return true;
@@ -274,7 +278,7 @@ export function serveWebSockets(options: {
           variableValues: payload.variables,
           contextValue: createContext(
             em,
-            runtime,
+            options.services,
             { viewer: session.viewer, error: null, expiresAt: session.init.expiresAt },
             { clientAddress: state.clientAddress ?? "unknown", authorization: state.authorization, fromTrustedProxy: false, session },
           ),

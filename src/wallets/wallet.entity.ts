@@ -13,7 +13,6 @@ import {
   type Rel,
 } from "@mikro-orm/core";
 import { Account } from "../access/account.entity.js";
-import { WalletAccess } from "../access/wallet-access.entity.js";
 import { WalletStatus, WalletType } from "./wallet-enums.js";
 
 /** The platform's currency object, as far as a wallet needs it. */
@@ -76,6 +75,10 @@ export class Wallet {
   @Property({ type: "datetime" })
   createdAt: Date = new Date();
 
-  @OneToMany(() => WalletAccess, (access) => access.wallet)
-  accesses = new Collection<WalletAccess>(this);
+  /**
+   * The roles held on this wallet (`access/wallet-access.entity.ts`), named rather than imported, so that the two
+   * entities do not import each other; queries filter on it (`access/wallet-visibility.ts`).
+   */
+  @OneToMany({ entity: "WalletAccess", mappedBy: "wallet" })
+  accesses = new Collection<{ user: object; wallet: Wallet }>(this);
 }

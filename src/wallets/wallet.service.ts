@@ -1,6 +1,6 @@
 import type { EntityManager, FilterQuery } from "@mikro-orm/core";
-import { UserKind } from "../access/roles.js";
 import type { Viewer } from "../access/viewer.js";
+import { visibleWallets } from "../access/wallet-visibility.js";
 import { badInput } from "../domain-error.js";
 import { isWalletId, requireWalletId } from "../input-validation.js";
 import { parsePageArgs, toPage, type Page, type PageArgs } from "../pagination.js";
@@ -16,21 +16,6 @@ export interface WalletFilter {
 }
 
 const MAX_FILTER_VALUES = 50;
-
-/** The Owner (role OWNER) and the API user (role ADMIN) hold every wallet of the account, present and future. */
-export function holdsEveryWallet(viewer: Pick<Viewer, "isOwner" | "kind">): boolean {
-  return viewer.isOwner || viewer.kind === UserKind.API;
-}
-
-/**
- * The wallets a viewer may see: the Owner and the API user see every wallet of the account, anyone else the
- * wallets they hold a role on. Always scoped to the viewer's account.
- */
-export function visibleWallets(viewer: Viewer): FilterQuery<Wallet> {
-  return holdsEveryWallet(viewer)
-    ? { account: viewer.accountId }
-    : { account: viewer.accountId, accesses: { user: viewer.userId } };
-}
 
 function filterQuery(filter: WalletFilter | null | undefined): FilterQuery<Wallet> {
   const where: FilterQuery<Wallet> & Record<string, unknown> = {};

@@ -212,6 +212,8 @@ describe("what one user may hold open", () => {
     const token = await server.token("owner@example.com");
     const held = [wsClient(server.url, { token }), wsClient(server.url, { token })];
     const live = held.map((client) => subscribe(client, OnCallbackEventDocument));
+    // Acknowledged: each holds its place before the third one asks.
+    await Promise.all(held.map((client) => client.connected));
     const third = wsClient(server.url, { token });
     const viewer = wsClient(server.url, { token: await server.token("viewer@example.com") });
     try {

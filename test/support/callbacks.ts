@@ -1,5 +1,5 @@
 import { buildSignedCallback, type CallbackSpec } from "../../src/callbacks/callback-builder.js";
-import { CallbackEventKind, TransferStatus } from "../../src/callbacks/callback-event.entity.js";
+import { CallbackEventKind, TransferStatus } from "../../src/events/event.js";
 import {
   CallbackEventsDocument,
   RegenerateCallbackSecretDocument,

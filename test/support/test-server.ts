@@ -15,12 +15,14 @@ import { createTestAccounts } from "./fixtures.js";
 export const DEMO_PASSWORD = "demo-password-for-tests";
 export const DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
-/** A clock the test moves by hand: one-time code steps, back-offs and locks pass without waiting. */
+/**
+ * The time, moved forward by hand as a test needs: one-time code steps, back-offs and locks pass without waiting,
+ * and tokens still expire as time goes by.
+ */
 export class TestClock implements Clock {
   private offset = 0;
-  constructor(private readonly start = Date.now()) {}
   now(): number {
-    return this.start + this.offset;
+    return Date.now() + this.offset;
   }
   advance(ms: number): void {
     this.offset += ms;
@@ -44,7 +46,10 @@ export interface TestServer {
   logs: string[];
   /** A fresh entity manager on the server's database. */
   em(): EntityManager;
-  /** A valid bearer token for the user with that e-mail (first match). */
+  /**
+   * A valid bearer token for the user with that e-mail (first match), for 12 hours of the server's clock (as the
+   * CLI's), so that tests may keep it while confirmations move the clock on.
+   */
   token(email: string): Promise<string>;
   userId(email: string): Promise<string>;
   close(): Promise<void>;
@@ -82,7 +87,7 @@ export async function startTestServer(
   const service = await startService(config, { logger: createLogger("debug", sink), clock });
   const em = () => service.db.orm.em.fork();
   if (options.testAccounts ?? true) {
-    await createTestAccounts(em(), { box: service.runtime.box, password: DEMO_PASSWORD, totpSecret: DEMO_TOTP_SECRET });
+    await createTestAccounts(em(), { box: service.box, password: DEMO_PASSWORD, totpSecret: DEMO_TOTP_SECRET });
   }
   const userId = async (email: string) => (await em().findOneOrFail(User, { email })).id;
   const siblings: RunningService[] = [];
@@ -104,7 +109,7 @@ export async function startTestServer(
     logs,
     em,
     userId,
-    token: async (email) => service.tokens.sign(await userId(email), 600),
+    token: async (email) => service.tokens.sign(await userId(email), 12 * 60 * 60),
     async close() {
       for (const sibling of siblings) await sibling.close();
       await service.close();

@@ -13,13 +13,16 @@ export interface QueuedSubscription<T> {
   dispose(): void;
 }
 
+/** A graphql-ws client that connects at once and never retries; `connected` resolves once acknowledged. */
 export function wsClient(
   url: string,
   connectionParams?: Record<string, unknown>,
   options: { headers?: Record<string, string> } = {},
-): Client & { closed: Promise<{ code: number; reason: string }> } {
+): Client & { closed: Promise<{ code: number; reason: string }>; connected: Promise<void> } {
   let resolveClosed: (event: { code: number; reason: string }) => void;
   const closed = new Promise<{ code: number; reason: string }>((resolve) => (resolveClosed = resolve));
+  let resolveConnected: () => void;
+  const connected = new Promise<void>((resolve) => (resolveConnected = resolve));
   class HeaderWebSocket extends WebSocket {
     constructor(address: string, protocols?: string | string[]) {
       super(address, protocols, { headers: options.headers });
@@ -31,10 +34,10 @@ export function wsClient(
     connectionParams,
     retryAttempts: 0,
     lazy: false,
-    on: { closed: (event) => resolveClosed(event as { code: number; reason: string }) },
+    on: { closed: (event) => resolveClosed(event as { code: number; reason: string }), connected: () => resolveConnected() },
     onNonLazyError: () => {},
   });
-  return Object.assign(client, { closed });
+  return Object.assign(client, { closed, connected });
 }
 
 /**

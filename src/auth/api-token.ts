@@ -1,5 +1,6 @@
 import { SignJWT, decodeProtectedHeader, jwtVerify } from "jose";
-import { hmacVerifyKey } from "../auth/hmac-key.js";
+import type { Clock } from "../clock.js";
+import { hmacVerifyKey } from "./hmac-key.js";
 import { unauthenticated } from "../domain-error.js";
 
 /** `kid` of the access tokens `/token` issues; it tells them apart from the identity provider's tokens. */
@@ -24,18 +25,20 @@ export class ApiTokenService {
     private readonly audience: string,
     /** Lifetime of an access token in seconds. */
     readonly lifetimeSeconds: number,
+    private readonly clock: Clock,
   ) {
     this.verifyKey = hmacVerifyKey(key);
   }
 
   async issue(apiUserId: string, apiKey: string): Promise<string> {
+    const now = Math.floor(this.clock.now() / 1000);
     return new SignJWT({ key: apiKey })
       .setProtectedHeader({ alg: "HS256", kid: API_TOKEN_KID, typ: "JWT" })
       .setSubject(apiUserId)
       .setIssuer(ISSUER)
       .setAudience(this.audience)
-      .setIssuedAt()
-      .setExpirationTime(`${this.lifetimeSeconds}s`)
+      .setIssuedAt(now)
+      .setExpirationTime(now + this.lifetimeSeconds)
       .sign(this.key);
   }
 
@@ -54,6 +57,7 @@ export class ApiTokenService {
         issuer: ISSUER,
         audience: this.audience,
         algorithms: ["HS256"],
+        currentDate: new Date(this.clock.now()),
       });
       if (typeof payload.sub !== "string" || typeof payload.key !== "string" || typeof payload.exp !== "number") {
         throw new Error("claims");

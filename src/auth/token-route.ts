@@ -1,9 +1,31 @@
 import type { EntityManager } from "@mikro-orm/core";
 import express, { type ErrorRequestHandler, type Request, type Response, type Router } from "express";
 import { AuditAction, AuditOutcome, recordAudit } from "../audit/audit.service.js";
+import type { Clock } from "../clock.js";
+import { ApiAccess } from "../credentials/api-access.entity.js";
+import type { SecretHasher } from "../credentials/keys.js";
+import type { Logger } from "../logger.js";
+import type { ClientAddressResolver } from "../network/client-address.js";
 import { isAllowed } from "../network/ip-whitelist.js";
-import type { Runtime } from "../runtime.js";
-import { ApiAccess } from "./api-access.entity.js";
+import { FailureRateLimiter } from "../network/rate-limiter.js";
+import type { ApiTokenService } from "./api-token.js";
+
+/** Failed or unauthenticated calls of `/token` per client address: 15 a minute, as on the platform. */
+export function tokenFailureLimiter(clock: Clock): FailureRateLimiter {
+  return new FailureRateLimiter("token", 15, 60_000, clock);
+}
+
+/** What `/token` needs. */
+export interface TokenRouteDependencies {
+  em: () => EntityManager;
+  addresses: Pick<ClientAddressResolver, "resolve">;
+  /** Failed or unauthenticated calls per client address: 15 a minute, as on the platform. */
+  limiter: FailureRateLimiter;
+  secretHasher: SecretHasher;
+  apiTokens: ApiTokenService;
+  clock: Clock;
+  logger: Pick<Logger, "error">;
+}
 
 /** The platform's wording for wrong credentials and an inactive API user alike. */
 export const NO_ACTIVE_ACCOUNT = "No active account found with the given credentials";
@@ -45,9 +67,10 @@ function parseCredentials(body: unknown): { clientId: string; clientSecret: stri
  * out. Wrong credentials and an inactive API user look the same (400); an address off the whitelist gets 403;
  * an address with 15 failed or unauthenticated calls in the current minute gets 429 until the minute ends.
  */
-export function tokenRouter(runtime: Runtime, em: () => EntityManager): Router {
+export function tokenRouter(deps: TokenRouteDependencies): Router {
+  const { em } = deps;
   const router = express.Router();
-  const clientAddress = (req: Request) => runtime.addresses.resolve(req.socket.remoteAddress, req.headers["x-forwarded-for"]);
+  const clientAddress = (req: Request) => deps.addresses.resolve(req.socket.remoteAddress, req.headers["x-forwarded-for"]);
 
   router.use(["/token", "/token/"], async (req, res, next) => {
     if (req.method !== "POST") {
@@ -55,7 +78,7 @@ export function tokenRouter(runtime: Runtime, em: () => EntityManager): Router {
       return;
     }
     try {
-      const retryAfter = await runtime.tokenLimiter.retryAfterSeconds(em(), clientAddress(req));
+      const retryAfter = await deps.limiter.retryAfterSeconds(em(), clientAddress(req));
       if (retryAfter > 0) {
         error(res, 429, "Too many requests", "Request was throttled", { "retry-after": String(retryAfter) });
         return;
@@ -65,7 +88,7 @@ export function tokenRouter(runtime: Runtime, em: () => EntityManager): Router {
       return;
     }
     if (!req.is([JSON_API, "application/json"])) {
-      await runtime.tokenLimiter.recordFailure(em(), clientAddress(req)).catch(next);
+      await deps.limiter.recordFailure(em(), clientAddress(req)).catch(next);
       error(res, 415, "Unsupported media type", `Send ${JSON_API}`);
       return;
     }
@@ -81,15 +104,15 @@ export function tokenRouter(runtime: Runtime, em: () => EntityManager): Router {
       try {
         const credentials = parseCredentials(req.body);
         if ("missing" in credentials) {
-          await runtime.tokenLimiter.recordFailure(session, address);
+          await deps.limiter.recordFailure(session, address);
           error(res, 400, "Incorrect request", `Missing or invalid ${credentials.missing}`);
           return;
         }
         const access = await session.findOne(ApiAccess, { apiKey: credentials.clientId }, { populate: ["apiUser"] });
-        const secretOk = runtime.secretHasher.verify(credentials.clientSecret, access?.secretHash ?? null);
+        const secretOk = deps.secretHasher.verify(credentials.clientSecret, access?.secretHash ?? null);
         const audit = (outcome: AuditOutcome, detail?: string) =>
           access
-            ? recordAudit(session, runtime.logger, {
+            ? recordAudit(session, deps.logger, {
                 accountId: access.account.id,
                 actorId: access.apiUser?.id ?? null,
                 action: AuditAction.ISSUE_API_TOKEN,
@@ -99,25 +122,25 @@ export function tokenRouter(runtime: Runtime, em: () => EntityManager): Router {
               })
             : Promise.resolve();
         if (!access || !secretOk || !access.active || !access.apiUser) {
-          await runtime.tokenLimiter.recordFailure(session, address);
+          await deps.limiter.recordFailure(session, address);
           await audit(AuditOutcome.INVALID_CREDENTIALS, !access?.active ? "API user inactive" : "wrong secret");
           error(res, 400, "Invalid credentials", NO_ACTIVE_ACCOUNT);
           return;
         }
         if (!isAllowed(access.ipWhitelist, address)) {
-          await runtime.tokenLimiter.recordFailure(session, address);
+          await deps.limiter.recordFailure(session, address);
           await audit(AuditOutcome.IP_NOT_ALLOWED, `${address} is not whitelisted`);
           error(res, 403, "Forbidden", "Your IP address is not whitelisted for API access");
           return;
         }
-        const token = await runtime.apiTokens.issue(access.apiUser.id, access.apiKey!);
-        access.keyLastUsedAt = new Date();
+        const token = await deps.apiTokens.issue(access.apiUser.id, access.apiKey!);
+        access.keyLastUsedAt = new Date(deps.clock.now());
         await session.flush();
         await audit(AuditOutcome.SUCCESS);
         send(res, 200, {
           data: {
             type: "auth-token",
-            attributes: { access: token, expires_in: runtime.apiTokens.lifetimeSeconds, token_type: "Bearer" },
+            attributes: { access: token, expires_in: deps.apiTokens.lifetimeSeconds, token_type: "Bearer" },
           },
         });
       } catch (failure) {
@@ -129,7 +152,7 @@ export function tokenRouter(runtime: Runtime, em: () => EntityManager): Router {
   const malformed: ErrorRequestHandler = (failure, req, res, next) => {
     const status = (failure as { status?: number }).status;
     if (status === 400 || status === 413) {
-      runtime.tokenLimiter.recordFailure(em(), clientAddress(req)).then(
+      deps.limiter.recordFailure(em(), clientAddress(req)).then(
         () => error(res, status, status === 413 ? "Payload too large" : "Incorrect request", status === 413 ? `At most ${MAX_BODY}` : "Malformed JSON body"),
         next,
       );

@@ -1,6 +1,8 @@
+import type { EntityManager } from "@mikro-orm/core";
 import pg from "pg";
-import { EVENT_COLUMNS, numberFrom, planBatch, prepareEvent, type EventInput, type PreparedEvent, type StoredKeys, type WriteResult } from "./event-batch.js";
-import type { EventBatchStore } from "./event-writer.js";
+import { numberFrom, planBatch, prepareEvent, type PreparedEvent, type StoredKeys } from "./batch-plan.js";
+import { EVENT_COLUMNS, type NewEvent, type WriteResult } from "./event.js";
+import { SqlEventLog } from "./event-log.js";
 
 const STORED_KEYS =
   "select signed_key, transfer_key from callback_event where signed_key in (select json_array_elements_text($1::json)) " +
@@ -17,11 +19,6 @@ const WRITE =
   `select ${EVENT_COLUMNS.map((column) => (column === "sequence" ? "b.base + r.sequence" : `r.${column}`)).join(", ")} ` +
   "from json_populate_recordset(null::callback_event, $1::json) r join based b using (account_id)) " +
   "select account_id, base, pg_notify($3, account_id || ':' || value) from based";
-/** Where the writer reports a connection it dropped (the service's logger, or a thread's stand-in for it). */
-export interface WriterLogger {
-  warn(fields: { err: unknown }, message: string): void;
-}
-
 /** How the writer's connection names itself to the database (`pg_stat_activity.application_name`). */
 export const WRITER_APPLICATION_NAME = "access-subgraph event writer";
 /**
@@ -34,8 +31,8 @@ export const WRITE_TIMEOUT_MS = 10_000;
 const KEY_CONSTRAINTS = new Set(["callback_event_signed_key_unique", "callback_event_transfer_key_unique"]);
 
 /**
- * Batches on PostgreSQL, on a connection of their own (one batch at a time), usually in one statement whatever
- * the batch's size: it advances the counters, inserts the rows and sends the `NOTIFY` that tells every instance
+ * The event log on PostgreSQL. Batches are written on a connection of their own (one batch at a time), usually in
+ * one statement whatever the batch's size: it advances the counters, inserts the rows and sends the `NOTIFY` that tells every instance
  * (this one's listener included) that there is more, and commits on its own. The counters' row locks order an
  * account's commits across instances, so events become visible in sequence order. The batch is first written as if
  * none of its keys were stored (duplicates within it are answered without the database); when one was, the write
@@ -44,27 +41,35 @@ const KEY_CONSTRAINTS = new Set(["callback_event_signed_key_unique", "callback_e
  * A connection that fails, or whose statement is not answered within `timeoutMs`, is dropped and the next batch
  * opens another, so the writer recovers by itself when the database returns.
  */
-export class PostgresEventBatchStore implements EventBatchStore {
+export class PostgresEventLog extends SqlEventLog {
   /** The writer's connection, held between batches; null until the next batch opens one. */
   private client: pg.Client | null = null;
   private connecting: Promise<pg.Client> | null = null;
   private closed = false;
 
   constructor(
-    private readonly databaseUrl: string,
-    private readonly notifyChannel: string,
-    private readonly onStatement: (sql: string) => void,
-    private readonly logger: WriterLogger,
-    private readonly timeoutMs: number = WRITE_TIMEOUT_MS,
-  ) {}
+    em: () => EntityManager,
+    private readonly options: {
+      databaseUrl: string;
+      /** The channel every instance's feed listens on (`event-feed.ts`). */
+      notifyChannel: string;
+      /** Told when the writer drops a connection that failed. */
+      logger: { warn(fields: { err: unknown }, message: string): void };
+      /** Told of every statement the writer runs (the service counts them). */
+      onStatement?: (sql: string) => void;
+      timeoutMs?: number;
+    },
+  ) {
+    super(em);
+  }
 
-  async store(inputs: EventInput[]): Promise<WriteResult[]> {
+  async append(inputs: readonly NewEvent[]): Promise<WriteResult[]> {
     // With the connection open, the statement is sent before this function first waits: the batch goes out before
     // the writer answers the callers of the batch before it.
     const client = this.client ?? (await (this.connecting ??= this.connect().finally(() => (this.connecting = null))));
     const events = inputs.map((input) => prepareEvent(input, (date) => date.toISOString()));
     const query = async <T extends pg.QueryResultRow>(sql: string, params: unknown[]) => {
-      this.onStatement(sql);
+      this.options.onStatement?.(sql);
       return (await client.query<T>(sql, params)).rows;
     };
     try {
@@ -96,14 +101,14 @@ export class PostgresEventBatchStore implements EventBatchStore {
   private async connect(): Promise<pg.Client> {
     if (this.closed) throw new Error("the event writer is closed");
     const client = new pg.Client({
-      connectionString: this.databaseUrl,
+      connectionString: this.options.databaseUrl,
       connectionTimeoutMillis: 5000,
-      query_timeout: this.timeoutMs,
+      query_timeout: this.options.timeoutMs ?? WRITE_TIMEOUT_MS,
       application_name: WRITER_APPLICATION_NAME,
     });
     // Heard, a connection that fails between batches is only dropped; unheard, the error would end the process.
     client.on("error", (error) => {
-      this.logger.warn({ err: error }, "the event writer's connection failed; the next batch opens another");
+      this.options.logger.warn({ err: error }, "the event writer's connection failed; the next batch opens another");
       this.drop(client);
     });
     try {
@@ -138,7 +143,7 @@ export class PostgresEventBatchStore implements EventBatchStore {
     const based = await query<{ account_id: string; base: number | string }>(WRITE, [
       JSON.stringify(plan.rows),
       JSON.stringify(counts),
-      this.notifyChannel,
+      this.options.notifyChannel,
     ]);
     return numberFrom(plan, new Map(based.map((row) => [row.account_id, Number(row.base)]))).results;
   }

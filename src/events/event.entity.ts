@@ -1,26 +1,12 @@
 import { Entity, Enum, Index, ManyToOne, OptionalProps, PrimaryKey, Property, Unique, type Rel } from "@mikro-orm/core";
 import { Account } from "../access/account.entity.js";
 import { Wallet } from "../wallets/wallet.entity.js";
-
-/** Deposit or payout callback. */
-export enum CallbackEventKind {
-  DEPOSIT = "DEPOSIT",
-  PAYOUT = "PAYOUT",
-}
-
-/** The platform's transfer status codes. */
-export enum TransferStatus {
-  CANCELED = -3,
-  BLOCKED = -2,
-  FAILED = -1,
-  CREATED = 0,
-  UNCONFIRMED = 1,
-  CONFIRMED = 2,
-}
+import { CallbackEventKind, type TransferStatus } from "./event.js";
 
 /**
- * A verified callback, stored once. `sequence` numbers an account's events in commit order (see
- * `event-store.ts`), which is what cursors and resumption rely on. Two unique keys make a delivery idempotent:
+ * The table of the event log, as the ORM and the migrations checks see it (the code reads and writes it through
+ * `event.ts`). A verified callback, stored once. `sequence` numbers an account's events in commit order, which is
+ * what cursors and resumption rely on. Two unique keys make a delivery idempotent:
  * `signedKey` covers the signed fields (a replay with altered unsigned fields is the same event), `transferKey`
  * the transfer and its status (a resend with a new `meta.time` is the same event).
  */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { idempotencyKeys, timeOrderedId } from "./event-batch.js";
-import type { ParsedCallback } from "./callback-payload.js";
+import { idempotencyKeys, timeOrderedId } from "./batch-plan.js";
+import { CallbackEventKind } from "./event.js";
 
 describe("timeOrderedId", () => {
   const VERSION_7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -28,13 +28,14 @@ describe("timeOrderedId", () => {
 
 describe("idempotencyKeys", () => {
   it("are the same as the ones already stored: a delivery after an upgrade is still recognised", () => {
-    const callback = {
-      kind: "DEPOSIT",
+    const event = {
+      accountId: "2d7b3c1e-0000-4000-8000-000000000001",
+      kind: CallbackEventKind.DEPOSIT,
       transferId: "771234",
       transferStatus: 2,
-      signedFields: { status: "2", amount: "0.300000000000000000", trackingId: "order-ünï-42", time: "1785000000" },
-    } as unknown as ParsedCallback;
-    expect(idempotencyKeys({ accountId: "2d7b3c1e-0000-4000-8000-000000000001", callback })).toEqual({
+      signed: { status: "2", amount: "0.300000000000000000", trackingId: "order-ünï-42", time: "1785000000" },
+    };
+    expect(idempotencyKeys(event)).toEqual({
       signedKey: "1785000000:db3bbc6a0c12a2765c3368bb5c3a979ac5027328aebfa5d08b29fffebcd40ee5",
       transferKey: "771234:3b0420dc57232d8935573500ac620eb5d7a73d08812572ad5291bb42022470ca",
     });

@@ -1,8 +1,6 @@
-import type { EntityManager } from "@mikro-orm/core";
-import type { SqlEntityManager } from "@mikro-orm/knex";
 import pg from "pg";
 import type { Logger } from "../logger.js";
-import { readEventsAfter, type EventsRead } from "./event-store.js";
+import type { EventLog, EventsRead } from "./event-log.js";
 
 /** PostgreSQL channel that says "account A has events up to sequence N". */
 export const EVENTS_CHANNEL = "callback_events";
@@ -30,8 +28,8 @@ export class EventFeed {
   private closed = false;
 
   constructor(
-    private readonly em: () => EntityManager,
-    private readonly logger: Logger,
+    private readonly log: Pick<EventLog, "after" | "head" | "heads">,
+    private readonly logger: Pick<Logger, "warn">,
     private readonly options: { databaseUrl?: string; pollMs: number },
   ) {}
 
@@ -116,10 +114,15 @@ export class EventFeed {
     const key = `${accountId}:${after}:${limit}`;
     let pending = this.reads.get(key);
     if (!pending) {
-      pending = readEventsAfter(this.em(), accountId, after, limit).finally(() => this.reads.delete(key));
+      pending = this.log.after(accountId, after, limit).finally(() => this.reads.delete(key));
       this.reads.set(key, pending);
     }
     return pending;
+  }
+
+  /** Where a subscription starts (see `EventLog.head`). */
+  head(accountId: string): Promise<{ sequence: number; accessVersion: number }> {
+    return this.log.head(accountId);
   }
 
   /** Reads the committed heads of the accounts someone waits on: one query for all of them. */
@@ -127,11 +130,7 @@ export class EventFeed {
     const accounts = [...this.waiters.keys()];
     if (accounts.length === 0) return;
     try {
-      const rows = await (this.em() as SqlEntityManager).execute<{ account_id: string; value: number }[]>(
-        `select account_id, value from event_sequence where account_id in (${accounts.map(() => "?").join(", ")})`,
-        accounts,
-      );
-      for (const row of rows) this.advance(row.account_id, Number(row.value));
+      for (const [accountId, sequence] of await this.log.heads(accounts)) this.advance(accountId, sequence);
     } catch (error) {
       this.logger.warn({ err: error }, "could not poll event heads");
     }

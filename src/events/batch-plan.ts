@@ -1,20 +1,5 @@
 import { hash, randomUUID } from "node:crypto";
-import type { ParsedCallback } from "./callback-payload.js";
-
-/** One verified callback to store. */
-export interface EventInput {
-  accountId: string;
-  walletId: string;
-  callback: ParsedCallback;
-  /** The body as received, kept for audit. */
-  payload: string;
-  receivedAt: Date;
-}
-
-export type WriteResult =
-  | { stored: true; accountId: string; sequence: number }
-  /** Already stored: a replay or a resend. `sameTransfer` is false when only the signed fields matched. */
-  | { stored: false; sameTransfer: boolean };
+import { rowOf, type EventRow, type NewEvent, type WriteResult } from "./event.js";
 
 /** SHA-256 (hex) over the parts, each followed by a NUL byte. */
 function sha256(...parts: string[]): string {
@@ -29,23 +14,16 @@ function sha256(...parts: string[]): string {
  * so that a batch's new keys land on the same few pages at the end of their unique indexes instead of each on a
  * random page (fewer pages for a commit to write).
  */
-export function idempotencyKeys(input: Pick<EventInput, "accountId" | "callback">): { signedKey: string; transferKey: string } {
-  const { accountId, callback } = input;
-  const { status, amount, trackingId, time } = callback.signedFields;
+export function idempotencyKeys(
+  event: Pick<NewEvent, "accountId" | "signed" | "kind" | "transferId" | "transferStatus">,
+): { signedKey: string; transferKey: string } {
+  const { accountId } = event;
+  const { status, amount, trackingId, time } = event.signed;
   return {
     signedKey: `${time}:${sha256(accountId, status, amount, trackingId, time)}`,
-    transferKey: `${callback.transferId}:${sha256(accountId, callback.kind, callback.transferId, String(callback.transferStatus))}`,
+    transferKey: `${event.transferId}:${sha256(accountId, event.kind, event.transferId, String(event.transferStatus))}`,
   };
 }
-
-/** The columns of `callback_event`, in the order the stores write them. */
-export const EVENT_COLUMNS = [
-  "id", "account_id", "sequence", "wallet_id", "kind", "operation_id", "tracking_id", "transfer_id", "transfer_status",
-  "amount", "commission", "fee", "currency", "txid", "signed_at", "received_at", "signed_key", "transfer_key", "payload",
-] as const;
-
-/** A row of `callback_event`, keyed by column. */
-export type EventRow = Record<(typeof EVENT_COLUMNS)[number], string | number | null>;
 
 /**
  * A time-ordered UUID (version 7, RFC 9562): the event log's primary key index then grows at its end instead of
@@ -58,7 +36,7 @@ export function timeOrderedId(now: number): string {
   return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${random.slice(15)}`;
 }
 
-/** A callback made ready to store: its keys, and its row but for the sequence number (given in the transaction). */
+/** An event made ready to store: its keys, and its row but for the sequence number (given in the transaction). */
 export interface PreparedEvent {
   accountId: string;
   signedKey: string;
@@ -66,34 +44,14 @@ export interface PreparedEvent {
   row: Omit<EventRow, "sequence">;
 }
 
-/** Everything about storing a callback that needs no database; `dateValue` is the dialect's form of a date. */
-export function prepareEvent(input: EventInput, dateValue: (date: Date) => string | number): PreparedEvent {
-  const { accountId, callback } = input;
-  const { signedKey, transferKey } = idempotencyKeys(input);
+/** Everything about storing an event that needs no database; `dateValue` is the dialect's form of a date. */
+export function prepareEvent(event: NewEvent, dateValue: (date: Date) => string | number): PreparedEvent {
+  const { signedKey, transferKey } = idempotencyKeys(event);
   return {
-    accountId,
+    accountId: event.accountId,
     signedKey,
     transferKey,
-    row: {
-      id: timeOrderedId(input.receivedAt.getTime()),
-      account_id: accountId,
-      wallet_id: input.walletId,
-      kind: callback.kind,
-      operation_id: callback.operationId,
-      tracking_id: callback.trackingId,
-      transfer_id: callback.transferId,
-      transfer_status: callback.transferStatus,
-      amount: callback.amount,
-      commission: callback.commission,
-      fee: callback.fee,
-      currency: callback.currency,
-      txid: callback.txid,
-      signed_at: callback.signedFields.time,
-      received_at: dateValue(input.receivedAt),
-      signed_key: signedKey,
-      transfer_key: transferKey,
-      payload: input.payload,
-    },
+    row: rowOf(event, { id: timeOrderedId(event.receivedAt.getTime()), signedKey, transferKey, receivedAt: dateValue(event.receivedAt) }),
   };
 }
 

@@ -1,0 +1,97 @@
+import { ApolloServer } from "@apollo/server";
+import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { expressMiddleware } from "@as-integrations/express5";
+import type { EntityManager } from "@mikro-orm/core";
+import express, { type Router } from "express";
+import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
+import type http from "node:http";
+import { authenticate, type AuthenticationKeys } from "../auth/authenticate.js";
+import type { Config } from "../config.js";
+import type { Logger } from "../logger.js";
+import type { Metrics } from "../metrics.js";
+import type { ClientAddressResolver } from "../network/client-address.js";
+import { createContext, type GraphQLContext, type ResolverServices } from "./context.js";
+import type { OperationRules } from "./operation-rules.js";
+import { authenticationPlugin, metricsPlugin, responseHeadersPlugin, singleSensitiveFieldPlugin } from "./plugins.js";
+import type { SessionGuard } from "./session-guard.js";
+import { subscriptionCallbackPlugin } from "./subscription-callback.js";
+
+/** Largest GraphQL request body accepted over HTTP. */
+const GRAPHQL_BODY_LIMIT = "512kb";
+
+/**
+ * GraphQL over HTTP on `/graphql` (Apollo Server): the operation rules, the error formatter, the router's callback
+ * mode, and a context per request with its caller. Resolves once the server has started.
+ */
+export async function graphqlRouter(options: {
+  schema: GraphQLSchema;
+  rules: OperationRules;
+  formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+  config: Pick<Config, "production" | "subscriptions">;
+  httpServer: http.Server;
+  /** Stops what else serves GraphQL on the server (the WebSockets) when Apollo Server drains. */
+  onDrain: () => Promise<void>;
+  guard: SessionGuard;
+  em: () => EntityManager;
+  services: ResolverServices;
+  authentication: AuthenticationKeys;
+  addresses: ClientAddressResolver;
+  metrics: Metrics;
+  logger: Logger;
+}): Promise<{ router: Router; stop(): Promise<void> }> {
+  const { config, logger, rules, addresses } = options;
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema: options.schema,
+    introspection: !config.production,
+    hideSchemaDetailsFromClientErrors: config.production,
+    includeStacktraceInErrorResponses: false,
+    csrfPrevention: true,
+    // main.ts owns the signals: it stops the whole service, not only Apollo.
+    stopOnTerminationSignals: false,
+    parseOptions: rules.parseOptions,
+    validationRules: rules.validationRules,
+    formatError: options.formatError,
+    logger: {
+      debug: (message) => logger.debug(message),
+      info: (message) => logger.info(message),
+      warn: (message) => logger.warn(message),
+      error: (message) => logger.error(message),
+    },
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer: options.httpServer }),
+      ApolloServerPluginInlineTraceDisabled(),
+      ...(config.production ? [ApolloServerPluginLandingPageDisabled()] : []),
+      { async serverWillStart() { return { drainServer: options.onDrain }; } },
+      authenticationPlugin(rules),
+      subscriptionCallbackPlugin({
+        policy: { origins: config.subscriptions.callbackOrigins, minHeartbeatMs: config.subscriptions.callbackMinHeartbeatMs },
+        guard: options.guard,
+        logger,
+      }),
+      singleSensitiveFieldPlugin(rules),
+      responseHeadersPlugin(),
+      metricsPlugin(options.metrics),
+    ],
+  });
+  await apollo.start();
+
+  const router = express.Router();
+  router.use(
+    "/graphql",
+    express.json({ limit: GRAPHQL_BODY_LIMIT }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => {
+        const em = options.em();
+        const clientAddress = addresses.resolve(req.socket.remoteAddress, req.headers["x-forwarded-for"]);
+        const auth = await authenticate(options.authentication, em, req.headers.authorization, clientAddress);
+        return createContext(() => em, options.services, auth, {
+          clientAddress,
+          authorization: req.headers.authorization,
+          fromTrustedProxy: addresses.isTrustedProxy(req.socket.remoteAddress),
+        });
+      },
+    }),
+  );
+  return { router, stop: () => apollo.stop() };
+}

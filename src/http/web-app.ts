@@ -1,0 +1,37 @@
+import express, { type ErrorRequestHandler, type Router } from "express";
+import type { Logger } from "../logger.js";
+import type { Metrics } from "../metrics.js";
+
+/** The routes counted by name in `http_requests_total`; any other path counts as "other". */
+const COUNTED_ROUTES = ["/graphql", "/healthz", "/readyz", "/metrics", "/token", "/callbacks"];
+
+/**
+ * The web application behind the HTTP server (everything but the callback ingress, which the server answers
+ * itself): the given routers in order, every answer counted by route and status, a JSON 404 for anything else,
+ * and errors answered without their details (a 500 is logged).
+ */
+export function webApp(routers: Router[], deps: { metrics: Pick<Metrics, "httpRequests">; logger: Pick<Logger, "error"> }) {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", false);
+  app.use((req, res, next) => {
+    res.on("finish", () => {
+      const path = req.path.replace(/\/$/, "");
+      deps.metrics.httpRequests.inc({ route: COUNTED_ROUTES.includes(path) ? path : "other", status: String(res.statusCode) });
+    });
+    next();
+  });
+  for (const router of routers) app.use(router);
+  app.use((_req, res) => {
+    res.status(404).json({ errors: [{ message: "Not found" }] });
+  });
+  const errorHandler: ErrorRequestHandler = (error, _req, res, _next) => {
+    const status = typeof error?.status === "number" && error.status >= 400 && error.status < 500 ? error.status : 500;
+    if (status === 500) deps.logger.error({ err: error }, "unhandled error in an HTTP request");
+    const message =
+      status === 500 ? "Internal server error" : error.type === "entity.parse.failed" ? "Malformed JSON body" : error.message;
+    res.status(status).json({ errors: [{ message }] });
+  };
+  app.use(errorHandler);
+  return app;
+}

@@ -51,7 +51,7 @@ async function post(url: string, body: unknown): Promise<number | "failed"> {
   }
 }
 
-describe("R2: kill -9 while callbacks stream in", () => {
+describe("the process killed (kill -9) while callbacks stream in", () => {
   it("keeps every callback that got a 200 exactly once, and the sender's retries create no duplicates", async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "access-crash-"));
     const database = await createTestDatabase();

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CallbackEvent } from "../../src/callbacks/callback-event.entity.js";
+import { CallbackEvent } from "../../src/events/event.entity.js";
 import { depositCallback, postCallback, regenerateCallbackSecret } from "../support/callbacks.js";
 import { onPostgres } from "../support/database.js";
 import { startPrivatePostgres, type PrivatePostgres } from "../support/private-postgres.js";
@@ -26,7 +26,7 @@ async function until(condition: () => Promise<boolean>, deadlineMs = 30_000): Pr
   }
 }
 
-describe("R3: PostgreSQL stops under load", () => {
+describe("PostgreSQL stops under load", () => {
   it.runIf(onPostgres)("answers 503 (never 200 for what is not stored), /readyz goes red, and both recover without a restart", async () => {
     if (!server || !postgres) throw new Error("a private PostgreSQL server could not be started (needs root and the Debian server binaries)");
     const live = server;

@@ -32,7 +32,7 @@ function rawSubscriber(token: string, after: string, onEvent: (event: { id: stri
   return socket;
 }
 
-describe("R4: dropped subscriptions", () => {
+describe("subscriptions cut mid-stream", () => {
   it("100 subscriptions cut mid-stream and resumed from their last cursor: 0 lost, 0 doubled", async () => {
     const token = await server.token("owner@example.com");
     const start = await headCursor(server, secret);

@@ -114,6 +114,21 @@ export function parseCallback(body: unknown): ParsedCallback {
 
 /** A verified callback as the event log stores it: its fields, what it signed, and the body as received. */
 export function eventOf(callback: ParsedCallback, received: { accountId: string; payload: string; receivedAt: Date }): NewEvent {
-  const { sign: _sign, signedFields, ...fields } = callback;
-  return { ...fields, ...received, signed: signedFields };
+  return {
+    accountId: received.accountId,
+    walletId: callback.walletId,
+    kind: callback.kind,
+    operationId: callback.operationId,
+    trackingId: callback.trackingId,
+    transferId: callback.transferId,
+    transferStatus: callback.transferStatus,
+    amount: callback.amount,
+    commission: callback.commission,
+    fee: callback.fee,
+    currency: callback.currency,
+    txid: callback.txid,
+    signed: callback.signedFields,
+    payload: received.payload,
+    receivedAt: received.receivedAt,
+  };
 }

@@ -27,13 +27,13 @@ export const WRITER_APPLICATION_NAME = "access-subgraph event writer";
  * database that stopped answering without closing the connection.
  */
 export const WRITE_TIMEOUT_MS = 10_000;
-/** The unique keys a writer on another instance may have just taken (see `store`). */
+/** The unique keys a writer on another instance may have just taken (see `append`). */
 const KEY_CONSTRAINTS = new Set(["callback_event_signed_key_unique", "callback_event_transfer_key_unique"]);
 
 /**
  * The event log on PostgreSQL. Batches are written on a connection of their own (one batch at a time), usually in
- * one statement whatever the batch's size: it advances the counters, inserts the rows and sends the `NOTIFY` that tells every instance
- * (this one's listener included) that there is more, and commits on its own. The counters' row locks order an
+ * one statement whatever the batch's size: it advances the counters, inserts the rows and sends the `NOTIFY` that
+ * tells every instance (this one's listener included) that there is more, and commits on its own. The counters' row locks order an
  * account's commits across instances, so events become visible in sequence order. The batch is first written as if
  * none of its keys were stored (duplicates within it are answered without the database); when one was, the write
  * fails on the unique key and stores nothing, and the batch is written again after reading which keys are stored

@@ -26,10 +26,8 @@ export interface SignedFields {
   time: string;
 }
 
-/** A verified callback, as the event log stores it. */
-export interface NewEvent {
-  accountId: string;
-  walletId: string;
+/** What the platform says of a deposit or payout, as stored and as read back. */
+export interface EventFields {
   kind: CallbackEventKind;
   operationId: string;
   trackingId: string;
@@ -40,6 +38,12 @@ export interface NewEvent {
   fee: string | null;
   currency: string | null;
   txid: string | null;
+}
+
+/** A verified callback, as the event log stores it. */
+export interface NewEvent extends EventFields {
+  accountId: string;
+  walletId: string;
   /** What the signature covered: the idempotency keys come from it (see `batch-plan.ts`). */
   signed: SignedFields;
   /** The body as received, kept for audit. */
@@ -48,20 +52,10 @@ export interface NewEvent {
 }
 
 /** A stored event, as readers (history, subscriptions) see it. Its wallet is known by id only. */
-export interface StoredEvent {
+export interface StoredEvent extends EventFields {
   id: string;
   sequence: number;
   wallet: { id: string };
-  kind: CallbackEventKind;
-  operationId: string;
-  trackingId: string;
-  transferId: string;
-  transferStatus: TransferStatus;
-  amount: string;
-  commission: string | null;
-  fee: string | null;
-  currency: string | null;
-  txid: string | null;
   signedAt: string;
   receivedAt: Date;
 }

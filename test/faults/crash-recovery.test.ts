@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -6,35 +6,22 @@ import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { totpCodeAt } from "../../src/confirmation/totp.js";
 import { CallbackEventsDocument, RegenerateCallbackSecretDocument, type CallbackEventsQuery } from "../generated/graphql.js";
+import { BUILT_CLI, startBuiltServer, type BuiltServer } from "../support/built-server.js";
 import { depositCallback } from "../support/callbacks.js";
 import { createTestDatabase } from "../support/database.js";
 import { execute } from "../support/graphql-client.js";
 import { DEMO_PASSWORD, DEMO_TOTP_SECRET } from "../support/test-server.js";
 
-const root = path.resolve(import.meta.dirname, "../..");
 const cleanups: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-/** Starts the built server and resolves with its URL once it listens. */
-async function startBuilt(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [path.join(root, "dist/src/main.js")], { env, stdio: ["ignore", "pipe", "pipe"] });
-  cleanups.push(() => void (child.exitCode === null && child.kill("SIGKILL")));
-  let output = "";
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no start:\n${output}`)), 20_000);
-    child.stdout!.on("data", (chunk) => {
-      output += String(chunk);
-      const line = output.split("\n").find((text) => text.includes('"msg":"access-subgraph listening"'));
-      if (line) {
-        clearTimeout(timer);
-        resolve(JSON.parse(line).port);
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`exited with ${code}:\n${output}`)));
-  });
-  return { child, url: `http://127.0.0.1:${port}` };
+/** Starts the built server (killed at the end if still running) and resolves once it listens. */
+async function startBuilt(env: NodeJS.ProcessEnv): Promise<BuiltServer> {
+  const server = await startBuiltServer(env);
+  cleanups.push(() => void (server.child.exitCode === null && server.child.kill("SIGKILL")));
+  return server;
 }
 
 async function post(url: string, body: unknown): Promise<number | "failed"> {
@@ -68,7 +55,7 @@ describe("the process killed (kill -9) while callbacks stream in", () => {
     };
     const first = await startBuilt(env);
     const cli = (...args: string[]) =>
-      promisify(execFile)(process.execPath, [path.join(root, "dist/src/cli/main.js"), ...args], { env }).then((out) =>
+      promisify(execFile)(process.execPath, [BUILT_CLI, ...args], { env }).then((out) =>
         out.stdout.trim().split("\n").at(-1)!,
       );
     const token = await cli("token", "owner@example.com");

@@ -42,8 +42,9 @@ const server = http.createServer((req, res) => {
   req.on("data", (chunk: Buffer) => chunks.push(chunk));
   req.on("end", () => {
     try {
-      const callback = parseCallback(JSON.parse(Buffer.concat(chunks).toString("utf8")));
-      if (!verifyCallbackSignature([secret], callback.signedFields, callback.sign)) {
+      const text = Buffer.concat(chunks).toString("utf8");
+      const callback = parseCallback(JSON.parse(text), text);
+      if (!verifyCallbackSignature([secret], callback.signedMessage, callback.sign)) {
         res.statusCode = 401;
         res.end();
         return;
@@ -52,9 +53,9 @@ const server = http.createServer((req, res) => {
       pubsub.publish("event", {
         cursor: String(sequence),
         trackingId: callback.trackingId,
-        amount: callback.amount,
+        amount: callback.transfer?.amount ?? null,
         transferStatus: "CONFIRMED",
-        signedAt: callback.signedFields.time,
+        signedAt: callback.signedAt,
       });
       res.statusCode = 200;
       res.end();

@@ -119,7 +119,7 @@ export async function regenerateCallbackSecret(url: string, ownerToken: string):
 }
 
 let counter = 0;
-/** A signed deposit callback with a unique transfer, as the platform would send it. */
+/** A signed deposit callback with a unique transfer, as the platform would send it, signed now. */
 export function signedBody(secret: string, trackingId = `bench-${process.pid}-${++counter}`): string {
   counter += 1;
   return JSON.stringify(
@@ -131,7 +131,6 @@ export function signedBody(secret: string, trackingId = `bench-${process.pid}-${
       trackingId,
       transferId: `${process.pid}${counter}`,
       operationId: String(counter),
-      time: String(1_785_000_000 + counter),
       secret,
     }),
   );

@@ -4,6 +4,7 @@ import { ApiTokenService } from "./auth/api-token.js";
 import type { AuthenticationKeys } from "./auth/authenticate.js";
 import { tokenFailureLimiter, tokenRouter } from "./auth/token-route.js";
 import { createTokenService, type TokenService } from "./auth/tokens.js";
+import { UnauthorizedLog } from "./callbacks/callback-ingress.js";
 import { callbackHandler, isCallbackRequest } from "./callbacks/callback-route.js";
 import { systemClock, type Clock } from "./clock.js";
 import type { Config } from "./config.js";
@@ -139,11 +140,13 @@ export async function startService(config: Config, options: ServiceOptions = {})
       feed,
       events,
       wallets: new WalletAccounts(),
-      logger,
+      unauthorized: new UnauthorizedLog(logger, clock),
       derivation: config.callbacks.keyDerivation,
+      maxAgeMs: config.callbacks.maxAgeSeconds * 1000,
     },
-    (status, outcome) => {
+    (status, outcome, reason) => {
       metrics.callbacks.inc({ outcome });
+      if (reason) metrics.callbacksRefused.inc({ reason });
       metrics.httpRequests.inc({ route: "/callbacks", status: String(status) });
     },
     logger,

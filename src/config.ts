@@ -58,6 +58,12 @@ export interface Config {
   callbacks: {
     /** How the HMAC key comes from the callback secret (see `callbacks/callback-signature.ts`). @default "raw" */
     keyDerivation: "raw" | "sha256";
+    /**
+     * Callbacks signed longer ago than this (by `meta.time`) are refused as stale; 0 accepts any age. Long enough
+     * for the platform's retries and a manual Resend of a callback that keeps its first signature (see
+     * docs/decisions.md). @default 604800 (7 days)
+     */
+    maxAgeSeconds: number;
   };
   subscriptions: {
     /** A consumer that takes longer than this to accept one event is closed with 4008. @default 10000 */
@@ -216,7 +222,7 @@ export function loadConfig(env: Env = process.env): Config {
     demoPassword: optional(env, "DEMO_PASSWORD"),
     demoTotpSecret: optional(env, "DEMO_TOTP_SECRET"),
     trustedProxies,
-    callbacks: { keyDerivation },
+    callbacks: { keyDerivation, maxAgeSeconds: integer(env, "CALLBACK_MAX_AGE_SECONDS", 604_800, 0, 31_536_000) },
     subscriptions: {
       sendTimeoutMs: integer(env, "SUBSCRIPTION_SEND_TIMEOUT_MS", 10_000, 100, 600_000),
       accessCheckMs: integer(env, "SUBSCRIPTION_ACCESS_CHECK_MS", 1000, 100, 4000),

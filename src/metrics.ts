@@ -42,6 +42,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly callbacksRefused = new Counter({
+    name: "callbacks_refused_total",
+    help: "Callbacks answered 4xx on /callbacks, by reason (unknown_wallet and bad_signature apart, stale, ...)",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
+
   readonly subscriptionsEnded = new Counter({
     name: "subscriptions_ended_total",
     help: "Subscriptions the server ended before their client did, by error code (UNAUTHENTICATED, FORBIDDEN, SLOW_CONSUMER, SHUTTING_DOWN)",

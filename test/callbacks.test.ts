@@ -1,14 +1,13 @@
 import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Account } from "../src/access/account.entity.js";
-import { callbackSignature } from "../src/callbacks/callback-signature.js";
 import { CallbackEvent } from "../src/events/event.entity.js";
 import {
   CallbackEventsDocument,
   OnCallbackEventDocument,
   type OnCallbackEventSubscription,
 } from "./generated/graphql.js";
-import { depositCallback, headCursor, postCallback, regenerateCallbackSecret } from "./support/callbacks.js";
+import { depositCallback, headCursor, hmac, postCallback, regenerateCallbackSecret } from "./support/callbacks.js";
 import { onPostgres } from "./support/database.js";
 import { DEMO_WALLETS, OTHER_WALLET } from "./support/fixtures.js";
 import { codes, execute } from "./support/graphql-client.js";
@@ -52,12 +51,7 @@ function resign(body: Record<string, unknown>, key: string, time: string): Recor
   };
   const transfer = copy.included.find((item) => item.type === "transfer")!;
   copy.meta.time = time;
-  copy.meta.sign = callbackSignature(key, {
-    status: String(transfer.attributes.status),
-    amount: transfer.attributes.amount,
-    trackingId: copy.data.attributes.tracking_id,
-    time,
-  });
+  copy.meta.sign = hmac(key, `${transfer.attributes.status}${transfer.attributes.amount}${copy.data.attributes.tracking_id}${time}`);
   return copy;
 }
 
@@ -209,15 +203,27 @@ describe("ingress refusals: the right answer, nothing stored, nothing published"
     { name: "no attributes", body: without((b) => delete b.data.attributes), status: 400, text: /data\.attributes/ },
     { name: "no wallet relationship", body: without((b) => delete b.data.relationships.wallet), status: 400, text: /data\.relationships\.wallet/ },
     { name: "a wallet id of the wrong type", body: without((b) => (b.data.relationships.wallet.data.id = { id: 1 })), status: 400, text: /wallet\.data\.id/ },
-    { name: "no transfer relationship", body: without((b) => delete b.data.relationships.transfer), status: 400, text: /data\.relationships\.transfer/ },
-    { name: "no included", body: without((b) => delete b.included), status: 400, text: /included/ },
-    { name: "no included transfer", body: without((b) => (b.included = b.included.filter((i: Body) => i.type !== "transfer"))), status: 400, text: /included transfer/ },
+    { name: "included not a list", body: without((b) => (b.included = {})), status: 400, text: /included/ },
+    // Without a transfer, a deposit signs its own status, which this one does not send.
+    { name: "no included", body: without((b) => delete b.included), status: 400, text: /data\.attributes\.status/ },
+    { name: "no included transfer", body: without((b) => (b.included = b.included.filter((i: Body) => i.type !== "transfer"))), status: 400, text: /data\.attributes\.status/ },
     { name: "no status", body: without((b) => delete b.included[1].attributes.status), status: 400, text: /transfer\.attributes\.status/ },
-    { name: "an unknown status", body: without((b) => (b.included[1].attributes.status = 7)), status: 400, text: /transfer\.attributes\.status/ },
+    { name: "a fractional status", body: without((b) => (b.included[1].attributes.status = 2.5)), status: 400, text: /transfer\.attributes\.status/ },
+    { name: "a status beyond 2^53", body: without((b) => (b.included[1].attributes.status = 2 ** 60)), status: 400, text: /transfer\.attributes\.status/ },
+    { name: "no op_type", body: without((b) => delete b.included[1].attributes.op_type), status: 400, text: /op_type/ },
+    { name: "a deposit's transfer moving funds out", body: without((b) => (b.included[1].attributes.op_type = 16)), status: 400, text: /op_type/ },
+    { name: "a payout signing a deposit's transfer", body: without((b) => (b.data.type = "payout")), status: 400, text: /op_type/ },
+    { name: "an amount with a sign", body: without((b) => (b.included[1].attributes.amount = "+0.3")), status: 400, text: /transfer\.attributes\.amount/ },
+    { name: "an amount with an exponent", body: without((b) => (b.included[1].attributes.amount = "3e-1")), status: 400, text: /transfer\.attributes\.amount/ },
     { name: "an amount as a number", body: without((b) => (b.included[1].attributes.amount = 0.3)), status: 400, text: /transfer\.attributes\.amount/ },
     { name: "a huge amount", body: without((b) => (b.included[1].attributes.amount = "9".repeat(5000))), status: 400, text: /transfer\.attributes\.amount/ },
-    { name: "a tracking id of the wrong type", body: without((b) => (b.data.attributes.tracking_id = 12)), status: 400, text: /tracking_id/ },
+    { name: "a tracking id of the wrong type", body: without((b) => (b.data.attributes.tracking_id = { id: 12 })), status: 400, text: /tracking_id/ },
+    { name: "a fractional tracking id", body: without((b) => (b.data.attributes.tracking_id = 12.5)), status: 400, text: /tracking_id/ },
     { name: "no meta.time", body: without((b) => delete b.meta.time), status: 400, text: /meta\.time/ },
+    { name: "a meta.time that is not a time", body: without((b) => (b.meta.time = "yesterday")), status: 400, text: /meta\.time/ },
+    { name: "a meta.time in exponent form", body: () => JSON.stringify(depositCallback(secret)).replace(/"time":"\d+"/, '"time":1.7e9'), status: 400, text: /meta\.time/ },
+    { name: "a numeric status written as a fraction", body: () => JSON.stringify(depositCallback(secret)).replace(/"status":2,/, '"status":2.0,'), status: 400, text: /transfer\.attributes\.status/ },
+    { name: "a numeric tracking id where text was signed", body: without((b) => (b.data.attributes.tracking_id = 12)), status: 401, text: new RegExp(UNAUTHORIZED) },
     { name: "no meta.sign", body: without((b) => delete b.meta.sign), status: 400, text: /meta\.sign/ },
     { name: "a tampered amount", body: without((b) => (b.included[1].attributes.amount = "30.000000000000000000")), status: 401, text: new RegExp(UNAUTHORIZED) },
     { name: "a tampered status", body: without((b) => (b.included[1].attributes.status = 1)), status: 401, text: new RegExp(UNAUTHORIZED) },
@@ -255,6 +261,9 @@ describe("ingress refusals: the right answer, nothing stored, nothing published"
     for (const outcome of ["accepted", "malformed", "unauthorized", "too_large", "unsupported_media_type"]) {
       expect(metrics).toMatch(new RegExp(`^callbacks_total\\{outcome="${outcome}"\\} [1-9]`, "m"));
     }
+    for (const reason of ["malformed", "kind_mismatch", "unknown_wallet", "bad_signature", "too_large", "unsupported_media_type"]) {
+      expect(metrics).toMatch(new RegExp(`^callbacks_refused_total\\{reason="${reason}"\\} [1-9]`, "m"));
+    }
   });
 });
 
@@ -265,7 +274,7 @@ describe("idempotency", () => {
     expect((await postCallback(server.url, original)).status).toBe(200);
     const stored = (await storedEvents()).at(-1)!;
 
-    const resend = resign(original, secret, "1999999999");
+    const resend = resign(original, secret, String(Math.floor(server.clock.now() / 1000) + 60));
     const replays = [
       original,
       resend,
@@ -283,7 +292,8 @@ describe("idempotency", () => {
         return body;
       })(),
     ];
-    for (const body of replays) expect((await postCallback(server.url, body)).status).toBe(200);
+    // The copy moved to the BTC wallet names ETH: refused as such before anything is stored.
+    expect(await Promise.all(replays.map(async (body) => (await postCallback(server.url, body)).status))).toEqual([200, 200, 400, 200]);
     const after = await storedEvents();
     expect(after).toHaveLength(before + 1);
     const unchanged = after.at(-1)!;

@@ -3,7 +3,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { eventOf, parseCallback } from "../src/callbacks/callback-payload.js";
 import { openDatabase, type Database } from "../src/db/orm.js";
+import { idempotencyKeys } from "../src/events/batch-plan.js";
 import { createTestDatabase, onPostgres } from "./support/database.js";
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -31,6 +33,11 @@ async function databaseAt(migration: string): Promise<{ db: Database; em: SqlEnt
   const now = db.dialect === "sqlite" ? Date.now() : new Date().toISOString();
   await em.execute("insert into account (id, name, created_at, access_version) values (?, ?, ?, 0)", ["a1", "A", now]);
   return { db, em, now };
+}
+
+/** Runs the migrations up to and including `migration`; names those run. */
+async function migrateTo(db: Database, migration: string): Promise<string[]> {
+  return (await db.orm.getMigrator().up({ to: migration })).map((run) => run.name);
 }
 
 /** Every table and index of a SQLite database as its normalised definition. */
@@ -62,7 +69,7 @@ describe("migrations", () => {
         "amount, signed_at, received_at, signed_key, transfer_key, payload) values (?, ?, 1, ?, ?, ?, ?, ?, 2, ?, ?, ?, ?, ?, ?)",
       ["e1", "a1", "w1", "DEPOSIT", "1", "t", "17618", "0.3", "1785312345", now, signed, transfer, "{}"],
     );
-    expect((await db.migrate()).at(0)).toBe("Migration20261127030000");
+    expect(await migrateTo(db, "Migration20261127030000")).toEqual(["Migration20261127030000"]);
     const [row] = await em.fork().execute<{ signed_key: string; transfer_key: string }[]>(
       "select signed_key, transfer_key from callback_event where id = ?",
       ["e1"],
@@ -85,7 +92,7 @@ describe("migrations", () => {
     await em.execute(insertEntry, ["a1", null, "ISSUE_API_TOKEN", "INVALID_CREDENTIALS", "10.0.0.2", "wrong secret", now]);
     await em.execute("delete from audit_entry where id = 2");
 
-    expect(await db.migrate()).toEqual(["Migration20261127040000"]);
+    expect(await migrateTo(db, "Migration20261127040000")).toEqual(["Migration20261127040000"]);
     await em.execute(insertEntry, ["a1", "u1", "SET_API_IP_WHITELIST", "SUCCESS", "10.0.0.3", null, now]);
     const rows = await em.fork().execute(
       "select id, actor_id, action, outcome, client_address, detail, target_user_id, wallet_id, previous_role, role from audit_entry order by id",
@@ -94,6 +101,51 @@ describe("migrations", () => {
       { id: 1, actor_id: "u1", action: "SET_API_USER_ACTIVE", outcome: "SUCCESS", client_address: "10.0.0.1", detail: "API user activated", target_user_id: null, wallet_id: null, previous_role: null, role: null },
       { id: 3, actor_id: "u1", action: "SET_API_IP_WHITELIST", outcome: "SUCCESS", client_address: "10.0.0.3", detail: null, target_user_id: null, wallet_id: null, previous_role: null, role: null },
     ]);
+  });
+
+  it("key events stored before 20261201000000 by their signed message: redeliveries and resends are still recognised, re-cut copies flagged", async () => {
+    const { db, em, now } = await databaseAt("Migration20261127040000");
+    await em.execute(
+      "insert into wallet (id, account_id, label, status, type, currency_iso, currency_alpha, currency_name, currency_exp, created_at) " +
+        "values (?, ?, ?, 3, 1, 1002, ?, ?, 18, ?)",
+      ["w1", "a1", "w", "ETH", "Ethereum", now],
+    );
+    // A genuine deposit callback, as stored by the release before (its keys as that release made them).
+    const body = (amount: string, trackingId: string, transferId: string, time: string) => ({
+      data: {
+        type: "deposit",
+        id: "11203",
+        attributes: { tracking_id: trackingId, status: 3 },
+        relationships: { wallet: { data: { type: "wallet", id: "w1" } }, transfer: { data: { type: "transfer", id: transferId } } },
+      },
+      included: [{ type: "transfer", id: transferId, attributes: { op_type: 1, status: 2, amount, amount_cleared: "1.4" } }],
+      meta: { time, sign: "0".repeat(64) },
+    });
+    const genuine = body("1.5", "90045", "17618", "1785312345");
+    // The same signed message re-cut: digits moved from the tracking id into the amount, a new transfer id.
+    const recut = body("1.59004", "5", "99999", "1785312345");
+    const insert =
+      "insert into callback_event (id, account_id, sequence, wallet_id, kind, operation_id, tracking_id, transfer_id, transfer_status, " +
+      "amount, signed_at, received_at, signed_key, transfer_key, payload) values (?, ?, ?, ?, ?, ?, ?, ?, 2, ?, ?, ?, ?, ?, ?)";
+    for (const [id, sequence, callback] of [["e1", 1, genuine], ["e2", 2, recut]] as const) {
+      const transfer = callback.included[0]!;
+      await em.execute(insert, [
+        id, "a1", sequence, "w1", "DEPOSIT", "11203", callback.data.attributes.tracking_id, transfer.id, transfer.attributes.amount,
+        "1785312345", now, `1785312345:${id.repeat(32)}`, `${transfer.id}:${id.repeat(32)}`, JSON.stringify(callback),
+      ]);
+    }
+
+    expect(await db.migrate()).toEqual(["Migration20261201000000"]);
+    const rows = await em.fork().execute<Record<string, unknown>[]>(
+      "select id, signed_key, resend_key, replay_of, operation_status, amount_cleared from callback_event order by sequence",
+    );
+    // The keys the ingress computes for a redelivery of the genuine callback, and for a resend with a new time.
+    const keysOf = (callback: unknown) => idempotencyKeys(eventOf(parseCallback(callback, JSON.stringify(callback)), { accountId: "a1", currency: "ETH", payload: "", receivedAt: new Date() }));
+    const redelivered = keysOf(genuine);
+    expect(rows[0]).toEqual({ id: "e1", signed_key: redelivered.signedKey, resend_key: redelivered.resendKey, replay_of: null, operation_status: 3, amount_cleared: "1.4" });
+    expect(keysOf(body("1.5", "90045", "17618", "1785399999")).resendKey).toBe(rows[0]!.resend_key);
+    expect(keysOf(recut).signedKey).toBe(rows[0]!.signed_key);
+    expect(rows[1]).toEqual({ id: "e2", signed_key: null, resend_key: null, replay_of: "e1", operation_status: 3, amount_cleared: "1.4" });
   });
 
   it.runIf(onPostgres)("build exactly the schema the entities describe (PostgreSQL)", async () => {

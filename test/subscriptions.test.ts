@@ -78,7 +78,7 @@ async function storeDirectly(target: TestServer, key: string, count: number, pre
   const { feed, events } = target.service;
   for (let index = 0; index < count; index++) {
     const body = depositCallback(key, { trackingId: `${prefix}-${index}` });
-    const result = await events.write(eventOf(parseCallback(body), { accountId, payload: JSON.stringify(body), receivedAt: new Date() }));
+    const result = await events.write(eventOf(parseCallback(body, JSON.stringify(body)), { accountId, currency: "ETH", payload: JSON.stringify(body), receivedAt: new Date() }));
     if (result.stored) feed.advance(accountId, result.sequence);
   }
 }

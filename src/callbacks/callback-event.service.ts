@@ -39,6 +39,11 @@ export function validateEventFilter(filter: EventFilter | null | undefined): Eve
   return filter;
 }
 
+/** True when no list is given, or the value is in it (an absent value never is). */
+function listed<T>(list: readonly T[] | null | undefined, value: T | null): boolean {
+  return !list || (value !== null && list.includes(value));
+}
+
 /** True when an event passes the viewer's visibility and the filter (the in-memory twin of `readableBy`). */
 export function eventMatches(event: StoredEvent, visible: Set<string> | "all", filter: EventFilter): boolean {
   const walletId = event.wallet.id;
@@ -46,7 +51,9 @@ export function eventMatches(event: StoredEvent, visible: Set<string> | "all", f
     (visible === "all" || visible.has(walletId)) &&
     (!filter.walletIds || filter.walletIds.includes(walletId)) &&
     (!filter.kinds || filter.kinds.includes(event.kind)) &&
-    (!filter.statuses || filter.statuses.includes(event.transferStatus))
+    listed(filter.statuses, event.transferStatus) &&
+    listed(filter.depositStatuses, event.depositStatus) &&
+    listed(filter.payoutStatuses, event.payoutStatus)
   );
 }
 

@@ -1,14 +1,25 @@
-import { Field, ID, InputType, ObjectType, registerEnumType } from "type-graphql";
+import { Field, ID, InputType, Int, ObjectType, registerEnumType } from "type-graphql";
 import { connectionTypes } from "../graphql/connection.js";
 import { DecimalScalar } from "../graphql/scalars.js";
 import { WalletObject } from "../wallets/wallet.types.js";
-import { CallbackEventKind, TransferStatus } from "../events/event.js";
+import { CallbackEventKind, DepositStatus, PayoutStatus, TransferStatus } from "../events/event.js";
 
 registerEnumType(CallbackEventKind, { name: "CallbackEventKind", description: "A deposit or a payout callback." });
 registerEnumType(TransferStatus, {
   name: "TransferStatus",
   description:
-    "The platform's transfer status: CANCELED -3, BLOCKED -2, FAILED -1, CREATED 0, UNCONFIRMED 1, CONFIRMED 2.",
+    "The platform's transfer status: CANCELED -3, BLOCKED -2, FAILED -1, CREATED 0, UNCONFIRMED 1, CONFIRMED 2; " +
+    "UNKNOWN for any other code (see `transferStatusCode`).",
+});
+registerEnumType(DepositStatus, {
+  name: "DepositStatus",
+  description:
+    "A deposit's own status: CREATED 2 (or not yet paid in full), PAID 3, CANCELED 4, UNRESOLVED 5 (overpaid, paid " +
+    "late, or paid again); UNKNOWN for any other code (see `statusCode`).",
+});
+registerEnumType(PayoutStatus, {
+  name: "PayoutStatus",
+  description: "A payout's own status: WAITING 1 (for approval), APPROVED 2, CANCELED 3; UNKNOWN for any other code (see `statusCode`).",
 });
 
 @ObjectType("CallbackEvent", { description: "A deposit or payout callback of the platform, verified and stored." })
@@ -31,14 +42,32 @@ export class CallbackEventObject {
   @Field(() => String, { description: "The merchant's own reference; may be empty." })
   trackingId!: string;
 
-  @Field(() => String)
-  transferId!: string;
+  @Field(() => DepositStatus, { nullable: true, description: "A deposit's own status, when the callback sent it." })
+  depositStatus!: DepositStatus | null;
 
-  @Field(() => TransferStatus)
-  transferStatus!: TransferStatus;
+  @Field(() => PayoutStatus, { nullable: true, description: "A payout's own status, when the callback sent it." })
+  payoutStatus!: PayoutStatus | null;
 
-  @Field(() => DecimalScalar, { description: "Exactly as the platform sent it." })
-  amount!: string;
+  @Field(() => Int, { nullable: true, name: "statusCode", description: "The deposit's or payout's status code, as sent." })
+  operationStatusCode!: number | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: "The signed transfer; null for a callback without one (a deposit not yet on chain, a payout canceled early).",
+  })
+  transferId!: string | null;
+
+  @Field(() => TransferStatus, { nullable: true })
+  transferStatus!: TransferStatus | null;
+
+  @Field(() => Int, { nullable: true, description: "The transfer's status code, as sent." })
+  transferStatusCode!: number | null;
+
+  @Field(() => DecimalScalar, { nullable: true, description: "The transfer's amount, exactly as the platform sent it." })
+  amount!: string | null;
+
+  @Field(() => DecimalScalar, { nullable: true, description: "The amount actually credited, when sent." })
+  amountCleared!: string | null;
 
   @Field(() => DecimalScalar, { nullable: true, description: "Platform fee." })
   commission!: string | null;
@@ -46,7 +75,7 @@ export class CallbackEventObject {
   @Field(() => DecimalScalar, { nullable: true, description: "Blockchain fee." })
   fee!: string | null;
 
-  @Field(() => String, { nullable: true, description: "Currency ticker, e.g. ETH." })
+  @Field(() => String, { nullable: true, description: "Currency ticker, e.g. ETH: the wallet's." })
   currency!: string | null;
 
   @Field(() => String, { nullable: true })
@@ -57,6 +86,14 @@ export class CallbackEventObject {
 
   @Field(() => Date)
   receivedAt!: Date;
+
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      "Set on an event stored before the signed message identified a callback, when an earlier event has the same " +
+      "signed message: the earlier event's id. This one cannot be told from a re-cut of the earlier one.",
+  })
+  replayOf!: string | null;
 }
 
 export const { Connection: CallbackEventConnection } = connectionTypes("CallbackEvent", CallbackEventObject);
@@ -69,6 +106,12 @@ export class CallbackEventFilterInput {
   @Field(() => [CallbackEventKind], { nullable: true })
   kinds?: CallbackEventKind[] | null;
 
-  @Field(() => [TransferStatus], { nullable: true })
+  @Field(() => [TransferStatus], { nullable: true, description: "The transfer's status; never matches an event without a transfer." })
   statuses?: TransferStatus[] | null;
+
+  @Field(() => [DepositStatus], { nullable: true, description: "Deposits only, by their own status." })
+  depositStatuses?: DepositStatus[] | null;
+
+  @Field(() => [PayoutStatus], { nullable: true, description: "Payouts only, by their own status." })
+  payoutStatuses?: PayoutStatus[] | null;
 }

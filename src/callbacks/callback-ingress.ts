@@ -4,8 +4,8 @@ import type { CallbackSecretCache } from "../credentials/callback-secret-cache.j
 import type { EventFeed } from "../events/event-feed.js";
 import type { GroupCommit } from "../events/group-commit.js";
 import type { Logger } from "../logger.js";
-import type { WalletAccounts } from "../wallets/wallet-accounts.js";
-import { MalformedCallback, eventOf, parseCallback } from "./callback-payload.js";
+import type { WalletAccounts, WalletFacts } from "../wallets/wallet-accounts.js";
+import { MalformedCallback, eventOf, parseCallback, type ParsedCallback } from "./callback-payload.js";
 import { verifyCallbackSignature, type CallbackKeyDerivation } from "./callback-signature.js";
 
 export interface IngressDependencies {
@@ -16,19 +16,38 @@ export interface IngressDependencies {
   /** The event log's queue: each event is answered once its batch committed. */
   events: Pick<GroupCommit, "write">;
   wallets: WalletAccounts;
-  logger: Pick<Logger, "warn">;
+  unauthorized: UnauthorizedLog;
   derivation: CallbackKeyDerivation;
+  /** Callbacks signed longer ago are stale; 0 accepts any age. */
+  maxAgeMs: number;
 }
+
+/** How far ahead of this service's clock `meta.time` may be (the platform's clock and ours differ a little). */
+export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
+/** Why a callback was refused: `/metrics` counts each, and 401s are logged apart (a misrouted callback or an attack). */
+export type RefusalReason =
+  | "malformed"
+  | "kind_mismatch"
+  | "stale"
+  | "future"
+  | "currency_mismatch"
+  | "amount_precision"
+  | UnauthorizedReason;
+
+type UnauthorizedReason = "unknown_wallet" | "bad_signature";
 
 /**
  * How a callback ended. `accepted` and `duplicate` are answered 200 (stored now, or stored before);
- * `malformed` 400; `unauthorized` 401 for a bad signature and an unknown wallet alike.
+ * `malformed` 400 naming the field; `unauthorized` 401 for a bad signature and an unknown wallet alike.
  */
 export type IngressResult =
   | { outcome: "accepted"; sequence: number }
   | { outcome: "duplicate" }
-  | { outcome: "malformed"; field: string }
-  | { outcome: "unauthorized" };
+  | { outcome: "malformed"; reason: RefusalReason; field: string }
+  | { outcome: "unauthorized"; reason: UnauthorizedReason };
+
+const malformed = (reason: RefusalReason, field: string): IngressResult => ({ outcome: "malformed", reason, field });
 
 /** Deepest JSON nesting read; a callback is three levels deep, so anything far beyond is hostile. */
 const MAX_DEPTH = 32;
@@ -62,6 +81,67 @@ function tooDeep(text: string): boolean {
   return false;
 }
 
+const UNAUTHORIZED_LOG: Record<UnauthorizedReason, string> = {
+  unknown_wallet: "callback for a wallet this service does not know (answered 401): a misrouted callback?",
+  bad_signature: "callback whose signature does not verify (answered 401)",
+};
+/** At most one line a second for each reason: a stranger's flood of forgeries must not flood the log too. */
+const LOG_INTERVAL_MS = 1000;
+
+/** Logs the callbacks answered 401, each reason apart, at most once a second each (counting those not logged). */
+export class UnauthorizedLog {
+  private readonly last = new Map<UnauthorizedReason, { at: number; unlogged: number }>();
+
+  constructor(
+    private readonly logger: Pick<Logger, "warn">,
+    private readonly clock: Clock,
+  ) {}
+
+  note(reason: UnauthorizedReason, walletId: string): void {
+    const now = this.clock.now();
+    const last = this.last.get(reason);
+    if (last && now - last.at < LOG_INTERVAL_MS) {
+      last.unlogged++;
+      return;
+    }
+    this.logger.warn({ wallet: walletId, reason, unlogged: last?.unlogged ?? 0 }, UNAUTHORIZED_LOG[reason]);
+    this.last.set(reason, { at: now, unlogged: 0 });
+  }
+}
+
+function unauthorized(deps: IngressDependencies, reason: UnauthorizedReason, walletId: string): IngressResult {
+  deps.unauthorized.note(reason, walletId);
+  return { outcome: "unauthorized", reason };
+}
+
+/** The number of digits after the point. */
+const fractionDigits = (amount: string) => {
+  const point = amount.indexOf(".");
+  return point === -1 ? 0 : amount.length - point - 1;
+};
+
+/**
+ * What the signature cannot vouch for, checked against what the service knows: the time it was signed, and the
+ * fields it does not cover against the wallet (the kind against the transfer's type is checked when reading).
+ */
+function crossCheck(deps: IngressDependencies, callback: ParsedCallback, wallet: WalletFacts, now: number): IngressResult | null {
+  if (callback.signedTime > now + MAX_CLOCK_SKEW_MS) {
+    return malformed("future", `meta.time (${callback.signedAt} is ahead of this service's clock)`);
+  }
+  if (deps.maxAgeMs > 0 && callback.signedTime < now - deps.maxAgeMs) {
+    return malformed("stale", `meta.time (signed more than ${deps.maxAgeMs / 1000} seconds ago: stale)`);
+  }
+  const { currency } = wallet;
+  if ((callback.currency.id !== null && callback.currency.id !== String(currency.iso)) ||
+    (callback.currency.alpha !== null && callback.currency.alpha !== currency.alpha)) {
+    return malformed("currency_mismatch", `currency (the wallet's currency is ${currency.alpha})`);
+  }
+  if (callback.transfer && fractionDigits(callback.transfer.amount) > currency.exp) {
+    return malformed("amount_precision", `transfer.attributes.amount (${currency.alpha} has ${currency.exp} decimals)`);
+  }
+  return null;
+}
+
 /**
  * Verifies and stores one callback body. Input problems never throw; a thrown error means the service could not
  * decide (e.g. the database is down) and the sender should retry.
@@ -69,40 +149,40 @@ function tooDeep(text: string): boolean {
 export async function ingestCallback(deps: IngressDependencies, body: string): Promise<IngressResult> {
   let json: unknown;
   try {
-    if (tooDeep(body)) return { outcome: "malformed", field: "body (nested too deeply)" };
+    if (tooDeep(body)) return malformed("malformed", "body (nested too deeply)");
     json = JSON.parse(body);
   } catch {
-    return { outcome: "malformed", field: "body (not valid JSON)" };
+    return malformed("malformed", "body (not valid JSON)");
   }
   let callback;
   try {
-    callback = parseCallback(json);
+    callback = parseCallback(json, body);
   } catch (error) {
-    if (error instanceof MalformedCallback) return { outcome: "malformed", field: error.field };
-    throw error;
+    if (!(error instanceof MalformedCallback)) throw error;
+    return malformed(error.reason, error.field);
   }
 
   // An entity manager is forked only if a read is needed (the wallet and the secrets are usually remembered).
   let forked: EntityManager | undefined;
   const em = () => (forked ??= deps.em());
-  const accountId = await deps.wallets.accountOf(em, callback.walletId);
-  if (!accountId) return { outcome: "unauthorized" };
-  const now = new Date(deps.clock.now());
-  const secrets = await deps.secrets.verifying(em, accountId);
-  if (!verifyCallbackSignature(secrets, callback.signedFields, callback.sign, deps.derivation)) {
-    return { outcome: "unauthorized" };
+  const wallet = await deps.wallets.factsOf(em, callback.walletId);
+  if (!wallet) return unauthorized(deps, "unknown_wallet", callback.walletId);
+  const now = deps.clock.now();
+  const secrets = await deps.secrets.verifying(em, wallet.accountId);
+  if (!verifyCallbackSignature(secrets, callback.signedMessage, callback.sign, deps.derivation)) {
+    return unauthorized(deps, "bad_signature", callback.walletId);
   }
+  const refused = crossCheck(deps, callback, wallet, now);
+  if (refused) return refused;
 
-  const result = await deps.events.write(eventOf(callback, { accountId, payload: body, receivedAt: now }));
-  if (!result.stored) {
-    if (!result.sameTransfer) {
-      deps.logger.warn(
-        { wallet: callback.walletId, transfer: callback.transferId },
-        "callback repeats the signed fields of a stored event for another transfer: kept the stored one",
-      );
-    }
-    return { outcome: "duplicate" };
-  }
+  const event = eventOf(callback, {
+    accountId: wallet.accountId,
+    currency: wallet.currency.alpha,
+    payload: body,
+    receivedAt: new Date(now),
+  });
+  const result = await deps.events.write(event);
+  if (!result.stored) return { outcome: "duplicate" };
   deps.feed.advance(result.accountId, result.sequence);
   return { outcome: "accepted", sequence: result.sequence };
 }

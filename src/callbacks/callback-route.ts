@@ -4,8 +4,16 @@ import zlib from "node:zlib";
 import type { Logger } from "../logger.js";
 import { ingestCallback, type IngressDependencies } from "./callback-ingress.js";
 
-/** Largest callback body accepted (after decompression). */
+/** Largest callback body accepted: the bytes read, and for a compressed body its bytes once inflated too. */
 export const MAX_CALLBACK_BYTES = 256 * 1024;
+/**
+ * How many times its compressed bytes read so far a compressed body may inflate to (plus
+ * {@link INFLATION_ALLOWANCE}). A genuine callback (hex signatures, ids, amounts) inflates a few times; a body
+ * that inflates far more is padding meant to cost parsing time, and is refused while it is being read.
+ */
+export const MAX_INFLATION_RATIO = 100;
+/** Inflated bytes a compressed body may always have, whatever its ratio: one decoder chunk, above any real callback. */
+export const INFLATION_ALLOWANCE = 16 * 1024;
 /** One answer for a bad signature and an unknown wallet, so wallet ids cannot be probed. */
 export const UNAUTHORIZED_CALLBACK = "The callback signature is not valid";
 
@@ -17,8 +25,11 @@ const DECODERS: Record<string, (() => zlib.Gzip | zlib.Inflate | zlib.BrotliDeco
   br: () => zlib.createBrotliDecompress(),
 };
 
-/** Counts each answer: by outcome, and as an HTTP request of the `/callbacks` route. */
-export type CallbackAnswered = (status: number, outcome: string) => void;
+/**
+ * Counts each answer: by outcome, as an HTTP request of the `/callbacks` route, and a refusal by its reason (the
+ * ingress's `RefusalReason`, or the outcome for a body refused before it is read).
+ */
+export type CallbackAnswered = (status: number, outcome: string, reason?: string) => void;
 
 /** Whether a request is for the callback ingress (`POST /callbacks`, a trailing slash and a query allowed). */
 export function isCallbackRequest(req: Pick<IncomingMessage, "method" | "url">): boolean {
@@ -42,8 +53,15 @@ export function callbackHandler(
   answered: CallbackAnswered,
   logger: Logger,
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  const answer = (res: ServerResponse, status: number, outcome: string, message?: string, headers: Record<string, string> = {}) => {
-    answered(status, outcome);
+  const answer = (
+    res: ServerResponse,
+    status: number,
+    outcome: string,
+    message?: string,
+    headers: Record<string, string> = {},
+    reason = status >= 400 && status < 500 ? outcome : undefined,
+  ) => {
+    answered(status, outcome, reason);
     if (res.headersSent || res.destroyed) return;
     if (message === undefined) {
       res.writeHead(status, { ...headers, "content-length": "0" }).end();
@@ -68,9 +86,9 @@ export function callbackHandler(
       refuse(res, 415, "unsupported_media_type", `Unsupported content encoding ${JSON.stringify(encoding)}`);
       return;
     }
-    const declared = Number(req.headers["content-length"]);
-    if (encoding === "identity" && declared > MAX_CALLBACK_BYTES) {
-      refuse(res, 413, "too_large", `The body exceeds ${MAX_CALLBACK_BYTES} bytes`);
+    const readTooLarge = `The ${encoding === "identity" ? "" : "compressed "}body exceeds ${MAX_CALLBACK_BYTES} bytes`;
+    if (Number(req.headers["content-length"]) > MAX_CALLBACK_BYTES) {
+      refuse(res, 413, "too_large", readTooLarge);
       return;
     }
 
@@ -78,6 +96,7 @@ export function callbackHandler(
     const source: Readable = decoder ? req.pipe(decoder) : req;
     const chunks: Buffer[] = [];
     let size = 0;
+    let compressed = 0;
     let done = false;
     const stop = () => {
       done = true;
@@ -87,12 +106,30 @@ export function callbackHandler(
       }
       req.pause();
     };
+    // A compressed body is bounded by the bytes read as well: members that inflate to little or nothing would
+    // otherwise be read without end. The decoder inflates asynchronously, so each inflated chunk arrives after
+    // the compressed bytes it came from were counted here.
+    if (decoder) {
+      req.on("data", (chunk: Buffer) => {
+        if (done) return;
+        compressed += chunk.length;
+        if (compressed > MAX_CALLBACK_BYTES) {
+          stop();
+          refuse(res, 413, "too_large", readTooLarge);
+        }
+      });
+    }
     source.on("data", (chunk: Buffer) => {
       if (done) return;
       size += chunk.length;
       if (size > MAX_CALLBACK_BYTES) {
         stop();
-        refuse(res, 413, "too_large", `The body exceeds ${MAX_CALLBACK_BYTES} bytes`);
+        refuse(res, 413, "too_large", `The ${decoder ? "inflated " : ""}body exceeds ${MAX_CALLBACK_BYTES} bytes`);
+        return;
+      }
+      if (decoder && size > MAX_INFLATION_RATIO * compressed + INFLATION_ALLOWANCE) {
+        stop();
+        refuse(res, 413, "too_large", `The inflated body exceeds ${MAX_INFLATION_RATIO} times its compressed size`);
         return;
       }
       chunks.push(chunk);
@@ -111,8 +148,9 @@ export function callbackHandler(
       ingestCallback(deps, body).then(
         (result) => {
           if (result.outcome === "accepted" || result.outcome === "duplicate") answer(res, 200, result.outcome);
-          else if (result.outcome === "malformed") answer(res, 400, "malformed", `Missing or invalid ${result.field}`);
-          else answer(res, 401, "unauthorized", UNAUTHORIZED_CALLBACK);
+          else if (result.outcome === "malformed") {
+            answer(res, 400, "malformed", `Missing or invalid ${result.field}`, {}, result.reason);
+          } else answer(res, 401, "unauthorized", UNAUTHORIZED_CALLBACK, {}, result.reason);
         },
         (error: unknown) => {
           logger.error({ err: error }, "could not store a callback; answered 503 so that the sender retries");

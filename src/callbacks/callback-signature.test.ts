@@ -1,9 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { callbackSignature, verifyCallbackSignature, type SignedFields } from "./callback-signature.js";
+import { CallbackEventKind } from "../events/event.js";
+import { callbackSignature, signedMessage, verifyCallbackSignature, type SignedParts } from "./callback-signature.js";
 
 // The v3 test vector of the domain notes (section 2.5).
 const SECRET = "coinsbuy-test-secret";
-const FIELDS: SignedFields = { status: "2", amount: "0.00042100", trackingId: "inv_1_1785312000", time: "1785312345" };
+const PARTS: SignedParts = {
+  kind: CallbackEventKind.DEPOSIT,
+  transfer: { status: "2", amount: "0.00042100" },
+  operationStatus: null,
+  trackingId: "inv_1_1785312000",
+  time: "1785312345",
+};
+const FIELDS = signedMessage(PARTS);
 const SIGN = "605b183272033540a239670c40a6d0c7df7fcbb89a28273ed3a7f874da724ba2";
 
 describe("callback signature", () => {
@@ -18,18 +26,22 @@ describe("callback signature", () => {
     expect(verifyCallbackSignature([], FIELDS, SIGN)).toBe(false);
   });
 
-  it.each<[string, SignedFields]>([
-    ["a re-formatted amount", { ...FIELDS, amount: "0.000421" }],
-    ["the status rendered as 2.0", { ...FIELDS, status: "2.0" }],
-    ["another tracking id", { ...FIELDS, trackingId: "inv_1_1785312001" }],
-    ["another time", { ...FIELDS, time: "1785312346" }],
-  ])("refuses %s", (_name, fields) => {
-    expect(verifyCallbackSignature([SECRET], fields, SIGN)).toBe(false);
+  it.each<[string, Partial<SignedParts>]>([
+    ["a re-formatted amount", { transfer: { status: "2", amount: "0.000421" } }],
+    ["the status rendered as 2.0", { transfer: { status: "2.0", amount: "0.00042100" } }],
+    ["another tracking id", { trackingId: "inv_1_1785312001" }],
+    ["another time", { time: "1785312346" }],
+    ["separators", { transfer: { status: "2|", amount: "0.00042100" } }],
+  ])("refuses %s", (_name, change) => {
+    expect(verifyCallbackSignature([SECRET], signedMessage({ ...PARTS, ...change }), SIGN)).toBe(false);
   });
 
-  it("refuses a message with separators", () => {
-    const separated = { ...FIELDS, status: "2|" };
-    expect(verifyCallbackSignature([SECRET], separated, SIGN)).toBe(false);
+  it("signs the parts each variant of the platform signs, with no separator", () => {
+    expect(FIELDS).toBe("20.00042100inv_1_17853120001785312345");
+    expect(signedMessage({ ...PARTS, transfer: null, operationStatus: "3" })).toBe("3inv_1_17853120001785312345");
+    expect(signedMessage({ ...PARTS, kind: CallbackEventKind.PAYOUT, transfer: null, operationStatus: "3" })).toBe(
+      "inv_1_17853120001785312345",
+    );
   });
 
   it.each([

@@ -27,17 +27,33 @@ describe("timeOrderedId", () => {
 });
 
 describe("idempotencyKeys", () => {
-  it("are the same as the ones already stored: a delivery after an upgrade is still recognised", () => {
-    const event = {
-      accountId: "2d7b3c1e-0000-4000-8000-000000000001",
-      kind: CallbackEventKind.DEPOSIT,
-      transferId: "771234",
-      transferStatus: 2,
-      signed: { status: "2", amount: "0.300000000000000000", trackingId: "order-ünï-42", time: "1785000000" },
-    };
+  const event = {
+    accountId: "2d7b3c1e-0000-4000-8000-000000000001",
+    kind: CallbackEventKind.DEPOSIT,
+    operationId: "11203",
+    transferId: "771234",
+    transferStatusCode: 2,
+    operationStatusCode: 3,
+    signedMessage: "20.300000000000000000order-ünï-421785000000",
+  };
+
+  it("are pinned: keys stored by one release are recognised by the next", () => {
     expect(idempotencyKeys(event)).toEqual({
-      signedKey: "1785000000:db3bbc6a0c12a2765c3368bb5c3a979ac5027328aebfa5d08b29fffebcd40ee5",
-      transferKey: "771234:3b0420dc57232d8935573500ac620eb5d7a73d08812572ad5291bb42022470ca",
+      signedKey: "1785000000:b5831521577cd7d5d8d0716feec07b0381a743375816582df9d5ffc71a7cd0fb",
+      resendKey: "11203:60bdb4c384f4b46e0f9c7b993c1cf72ad72350a7e320f6a1a9abb01c8031ff71",
     });
+  });
+
+  it("identify a callback by its signed message alone, and a resend by the operation's state", () => {
+    const keys = idempotencyKeys(event);
+    const recut = idempotencyKeys({ ...event, kind: CallbackEventKind.PAYOUT, operationId: "9", transferId: "1", transferStatusCode: 1 });
+    expect(recut.signedKey).toBe(keys.signedKey);
+    const resent = idempotencyKeys({ ...event, signedMessage: "20.300000000000000000order-ünï-421785000999" });
+    expect(resent.resendKey).toBe(keys.resendKey);
+    expect(resent.signedKey).not.toBe(keys.signedKey);
+    // A payout moving from Waiting to Approved, its transfer unchanged, is a new state.
+    expect(idempotencyKeys({ ...event, operationStatusCode: 2 }).resendKey).not.toBe(keys.resendKey);
+    expect(idempotencyKeys({ ...event, transferId: null, transferStatusCode: null }).resendKey).not.toBe(keys.resendKey);
+    expect(idempotencyKeys({ ...event, accountId: "another" }).signedKey).not.toBe(keys.signedKey);
   });
 });

@@ -8,20 +8,36 @@ function sha256(...parts: string[]): string {
   return hash("sha256", text, "hex");
 }
 
+/** How many of a signed message's last characters lead its key (see `idempotencyKeys`). */
+const SIGNED_KEY_LEAD = 10;
+
 /**
- * Idempotency keys: the signed fields (time included), and the transfer with its status; each a SHA-256 over them.
- * The hash alone decides; it is led by the signed time and by the transfer id, which grow as the platform goes on,
- * so that a batch's new keys land on the same few pages at the end of their unique indexes instead of each on a
- * random page (fewer pages for a commit to write).
+ * Idempotency keys, each a SHA-256 within the account:
+ * - `signedKey` over the signed message, the exact text the signature covered. Two bodies with the same message are
+ *   one callback whatever their other fields say: the message has no separators, so moving characters between its
+ *   fields, or changing what it does not cover (wallet, kind, ids), gives the same key.
+ * - `resendKey` over what the platform says of the operation: kind, operation id, transfer id (or none), transfer
+ *   status and the deposit's or payout's status. A resend (the same state, signed again with a new `meta.time`)
+ *   has it; a payout moving on (Waiting to Approved, its transfer unchanged) does not.
+ * Each key is led by something that grows as the platform goes on (the message's end, which is `meta.time`; the
+ * operation id), so that a batch's new keys land on the same few pages at the end of their unique indexes instead
+ * of each on a random page. The lead is a function of what is hashed, so it never separates two equal keys.
  */
 export function idempotencyKeys(
-  event: Pick<NewEvent, "accountId" | "signed" | "kind" | "transferId" | "transferStatus">,
-): { signedKey: string; transferKey: string } {
-  const { accountId } = event;
-  const { status, amount, trackingId, time } = event.signed;
+  event: Pick<NewEvent, "accountId" | "signedMessage" | "kind" | "operationId" | "transferId" | "transferStatusCode" | "operationStatusCode">,
+): { signedKey: string; resendKey: string } {
+  const { accountId, signedMessage } = event;
+  const code = (value: number | null) => (value === null ? "" : String(value));
   return {
-    signedKey: `${time}:${sha256(accountId, status, amount, trackingId, time)}`,
-    transferKey: `${event.transferId}:${sha256(accountId, event.kind, event.transferId, String(event.transferStatus))}`,
+    signedKey: `${signedMessage.slice(-SIGNED_KEY_LEAD)}:${sha256(accountId, signedMessage)}`,
+    resendKey: `${event.operationId}:${sha256(
+      accountId,
+      event.kind,
+      event.operationId,
+      event.transferId ?? "",
+      code(event.transferStatusCode),
+      code(event.operationStatusCode),
+    )}`,
   };
 }
 
@@ -40,27 +56,27 @@ export function timeOrderedId(now: number): string {
 export interface PreparedEvent {
   accountId: string;
   signedKey: string;
-  transferKey: string;
+  resendKey: string;
   row: Omit<EventRow, "sequence">;
 }
 
 /** Everything about storing an event that needs no database; `dateValue` is the dialect's form of a date. */
 export function prepareEvent(event: NewEvent, dateValue: (date: Date) => string | number): PreparedEvent {
-  const { signedKey, transferKey } = idempotencyKeys(event);
+  const { signedKey, resendKey } = idempotencyKeys(event);
   return {
     accountId: event.accountId,
     signedKey,
-    transferKey,
-    row: rowOf(event, { id: timeOrderedId(event.receivedAt.getTime()), signedKey, transferKey, receivedAt: dateValue(event.receivedAt) }),
+    resendKey,
+    row: rowOf(event, { id: timeOrderedId(event.receivedAt.getTime()), signedKey, resendKey, receivedAt: dateValue(event.receivedAt) }),
   };
 }
 
 /** The stored events' keys, as a storing transaction reads them. */
-export type StoredKeys = { signed_key: string; transfer_key: string }[];
+export type StoredKeys = { signed_key: string; resend_key: string }[];
 
 /**
  * What to do with a batch, once it is known which of its keys are stored: each event's answer, and the rows to
- * insert. A duplicate (same signed fields, or same transfer and status, stored before or earlier in the batch) is
+ * insert. A duplicate (the same signed message, or a resend of the same state, stored before or earlier in the batch) is
  * answered as such and takes no sequence number; the others are numbered 1, 2, … per account, in batch order, to
  * be added to the account's counter.
  */
@@ -73,15 +89,14 @@ export interface BatchPlan {
 
 export function planBatch(events: readonly PreparedEvent[], stored: StoredKeys): BatchPlan {
   const signedKeys = new Set(stored.map((row) => row.signed_key));
-  const transferKeys = new Set(stored.map((row) => row.transfer_key));
+  const resendKeys = new Set(stored.map((row) => row.resend_key));
   const added = new Map<string, number>();
   const rows: EventRow[] = [];
-  const results = events.map(({ accountId, signedKey, transferKey, row }): WriteResult => {
-    if (signedKeys.has(signedKey) || transferKeys.has(transferKey)) {
-      return { stored: false, sameTransfer: transferKeys.has(transferKey) };
-    }
+  const results = events.map(({ accountId, signedKey, resendKey, row }): WriteResult => {
+    if (signedKeys.has(signedKey)) return { stored: false, resend: false };
+    if (resendKeys.has(resendKey)) return { stored: false, resend: true };
     signedKeys.add(signedKey);
-    transferKeys.add(transferKey);
+    resendKeys.add(resendKey);
     const sequence = (added.get(accountId) ?? 0) + 1;
     added.set(accountId, sequence);
     rows.push({ ...row, sequence });

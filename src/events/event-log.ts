@@ -1,12 +1,34 @@
 import type { EntityManager } from "@mikro-orm/core";
 import type { SqlEntityManager } from "@mikro-orm/knex";
-import { READ_COLUMNS, storedOf, type CallbackEventKind, type NewEvent, type ReadRow, type StoredEvent, type TransferStatus, type WriteResult } from "./event.js";
+import {
+  CallbackEventKind,
+  DEPOSIT_STATUSES,
+  PAYOUT_STATUSES,
+  READ_COLUMNS,
+  TRANSFER_STATUSES,
+  storedOf,
+  type DepositStatus,
+  type NewEvent,
+  type PayoutStatus,
+  type ReadRow,
+  type StatusCodes,
+  type StoredEvent,
+  type TransferStatus,
+  type WriteResult,
+} from "./event.js";
 
-/** Which events a reader wants, besides the account. Absent lists match everything, empty ones nothing. */
+/**
+ * Which events a reader wants, besides the account. Absent lists match everything, empty ones nothing; an event
+ * matches every list given. A status list never matches an event without that status (no transfer, or a status
+ * not sent); `depositStatuses` matches deposits only, `payoutStatuses` payouts only.
+ */
 export interface EventFilter {
   walletIds?: readonly string[] | null;
   kinds?: readonly CallbackEventKind[] | null;
+  /** The transfer's status. */
   statuses?: readonly TransferStatus[] | null;
+  depositStatuses?: readonly DepositStatus[] | null;
+  payoutStatuses?: readonly PayoutStatus[] | null;
 }
 
 /** What one read gives: the events, and the account's access version as of the same moment. */
@@ -42,6 +64,23 @@ export interface EventLog {
 const placeholders = (count: number) => Array.from({ length: count }, () => "?").join(", ");
 
 /**
+ * The condition a list of status names puts on a column of codes: the codes they name, or (for UNKNOWN) any code
+ * the platform does not document; null when it can match nothing.
+ */
+function statusCondition(
+  column: string,
+  names: readonly (string | number)[],
+  statuses: StatusCodes<string | number>,
+): { sql: string; params: number[] } | null {
+  const { codes, unknown } = statuses.codesOf(names);
+  const parts: string[] = [];
+  if (codes.length > 0) parts.push(`${column} in (${placeholders(codes.length)})`);
+  if (unknown) parts.push(`${column} not in (${placeholders(statuses.known.length)})`);
+  if (parts.length === 0) return null;
+  return { sql: `(${parts.join(" or ")})`, params: [...codes, ...(unknown ? statuses.known : [])] };
+}
+
+/**
  * The reads of the event log, the same on both databases: fixed statements over the service's connection, their
  * rows read as they are (no entity to hydrate: they serve every subscriber's next events). The adapters add `append`.
  */
@@ -59,12 +98,23 @@ export abstract class SqlEventLog implements EventLog {
     for (const [column, values] of [
       ["wallet_id", filter.walletIds],
       ["kind", filter.kinds],
-      ["transfer_status", filter.statuses],
     ] as const) {
       if (!values) continue;
       if (values.length === 0) return { events: [], accessVersion: null };
       sql += ` and ${column} in (${placeholders(values.length)})`;
       params.push(...values);
+    }
+    const statusLists = [
+      ["transfer_status", filter.statuses, TRANSFER_STATUSES, null],
+      ["operation_status", filter.depositStatuses, DEPOSIT_STATUSES, CallbackEventKind.DEPOSIT],
+      ["operation_status", filter.payoutStatuses, PAYOUT_STATUSES, CallbackEventKind.PAYOUT],
+    ] as const;
+    for (const [column, names, statuses, kind] of statusLists) {
+      if (!names) continue;
+      const condition = statusCondition(column, names, statuses as StatusCodes<string | number>);
+      if (!condition) return { events: [], accessVersion: null };
+      sql += ` and ${kind ? "kind = ? and " : ""}${condition.sql}`;
+      params.push(...(kind ? [kind] : []), ...condition.params);
     }
     sql += " order by sequence asc limit ?";
     params.push(limit);

@@ -1,22 +1,36 @@
 import { Entity, Enum, Index, ManyToOne, OptionalProps, PrimaryKey, Property, Unique, type Rel } from "@mikro-orm/core";
 import { Account } from "../access/account.entity.js";
 import { Wallet } from "../wallets/wallet.entity.js";
-import { CallbackEventKind, type TransferStatus } from "./event.js";
+import { CallbackEventKind } from "./event.js";
 
 /**
  * The table of the event log, as the ORM and the migrations checks see it (the code reads and writes it through
  * `event.ts`). A verified callback, stored once. `sequence` numbers an account's events in commit order, which is
- * what cursors and resumption rely on. Two unique keys make a delivery idempotent:
- * `signedKey` covers the signed fields (a replay with altered unsigned fields is the same event), `transferKey`
- * the transfer and its status (a resend with a new `meta.time` is the same event).
+ * what cursors and resumption rely on. Two unique keys make a delivery idempotent (see `idempotencyKeys`):
+ * `signedKey` covers the signed message (a replay with altered unsigned fields is the same event), `resendKey` the
+ * operation's state (a resend with a new `meta.time` is the same event). Statuses are the platform's codes, kept
+ * as sent.
  */
 @Entity({ tableName: "callback_event" })
 @Unique({ name: "callback_event_account_sequence_unique", properties: ["account", "sequence"] })
 @Unique({ name: "callback_event_signed_key_unique", properties: ["signedKey"] })
-@Unique({ name: "callback_event_transfer_key_unique", properties: ["transferKey"] })
+@Unique({ name: "callback_event_resend_key_unique", properties: ["resendKey"] })
 @Index({ name: "callback_event_wallet_index", properties: ["wallet"] })
 export class CallbackEvent {
-  [OptionalProps]?: "receivedAt" | "commission" | "fee" | "currency" | "txid";
+  [OptionalProps]?:
+    | "receivedAt"
+    | "operationStatus"
+    | "transferId"
+    | "transferStatus"
+    | "amount"
+    | "amountCleared"
+    | "commission"
+    | "fee"
+    | "currency"
+    | "txid"
+    | "signedKey"
+    | "resendKey"
+    | "replayOf";
 
   @PrimaryKey({ type: "string", length: 36 })
   id!: string;
@@ -39,14 +53,21 @@ export class CallbackEvent {
   @Property({ type: "string", length: 255 })
   trackingId!: string;
 
-  @Property({ type: "string", length: 64 })
-  transferId!: string;
+  /** The deposit's or payout's own status code (`data.attributes.status`), when sent. */
+  @Property({ type: "integer", nullable: true })
+  operationStatus: number | null = null;
 
-  @Property({ type: "smallint" })
-  transferStatus!: TransferStatus;
+  @Property({ type: "string", length: 64, nullable: true })
+  transferId: string | null = null;
 
-  @Property({ type: "string", length: 80 })
-  amount!: string;
+  @Property({ type: "integer", nullable: true })
+  transferStatus: number | null = null;
+
+  @Property({ type: "string", length: 80, nullable: true })
+  amount: string | null = null;
+
+  @Property({ type: "string", length: 80, nullable: true })
+  amountCleared: string | null = null;
 
   @Property({ type: "string", length: 80, nullable: true })
   commission: string | null = null;
@@ -67,13 +88,20 @@ export class CallbackEvent {
   @Property({ type: "datetime" })
   receivedAt: Date = new Date();
 
-  /** The signed time, ":", and SHA-256 over account and the signed fields: status, amount, tracking id and time. */
-  @Property({ type: "string", length: 129 })
-  signedKey!: string;
+  /** The signed message's last characters, ":", and SHA-256 over account and signed message; null when `replayOf` is set. */
+  @Property({ type: "string", length: 129, nullable: true })
+  signedKey: string | null = null;
 
-  /** The transfer id, ":", and SHA-256 over account, kind, transfer id and status. */
-  @Property({ type: "string", length: 129 })
-  transferKey!: string;
+  /** The operation id, ":", and SHA-256 over account, kind, operation, transfer and statuses; null when `replayOf` is set. */
+  @Property({ type: "string", length: 129, nullable: true })
+  resendKey: string | null = null;
+
+  /**
+   * On an event stored before the signed message identified a callback: the earliest event of the account with the
+   * same signed message, which keeps the keys (this one cannot be told from a re-cut of it).
+   */
+  @Property({ type: "string", length: 36, nullable: true })
+  replayOf: string | null = null;
 
   /** The body as received, kept for audit. */
   @Property({ type: "text", lazy: true })

@@ -5,8 +5,8 @@ import { EVENT_COLUMNS, type NewEvent, type WriteResult } from "./event.js";
 import { SqlEventLog } from "./event-log.js";
 
 const STORED_KEYS =
-  "select signed_key, transfer_key from callback_event where signed_key in (select json_array_elements_text($1::json)) " +
-  "union all select signed_key, transfer_key from callback_event where transfer_key in (select json_array_elements_text($2::json))";
+  "select signed_key, resend_key from callback_event where signed_key in (select json_array_elements_text($1::json)) " +
+  "union all select signed_key, resend_key from callback_event where resend_key in (select json_array_elements_text($2::json))";
 // Advances each account's counter by its number of new rows (locking the counters in account order, until the
 // statement commits), inserts the rows numbered from the counter's value before, and notifies every instance;
 // answers each account's value before. Data-modifying CTEs always run to completion.
@@ -28,7 +28,7 @@ export const WRITER_APPLICATION_NAME = "access-subgraph event writer";
  */
 export const WRITE_TIMEOUT_MS = 10_000;
 /** The unique keys a writer on another instance may have just taken (see `append`). */
-const KEY_CONSTRAINTS = new Set(["callback_event_signed_key_unique", "callback_event_transfer_key_unique"]);
+const KEY_CONSTRAINTS = new Set(["callback_event_signed_key_unique", "callback_event_resend_key_unique"]);
 
 /**
  * The event log on PostgreSQL. Batches are written on a connection of their own (one batch at a time), usually in
@@ -134,7 +134,7 @@ export class PostgresEventLog extends SqlEventLog {
     const stored = readStored
       ? await query<StoredKeys[number]>(STORED_KEYS, [
           JSON.stringify(events.map((event) => event.signedKey)),
-          JSON.stringify(events.map((event) => event.transferKey)),
+          JSON.stringify(events.map((event) => event.resendKey)),
         ])
       : [];
     const plan = planBatch(events, stored);

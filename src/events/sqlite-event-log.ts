@@ -12,8 +12,8 @@ const LOCK_SEQUENCE =
   "insert into event_sequence (account_id, value) values (?, 0) " +
   "on conflict (account_id) do update set value = event_sequence.value returning value";
 const STORED_KEYS =
-  "select signed_key, transfer_key from callback_event where signed_key in (select value from json_each(?)) " +
-  "union all select signed_key, transfer_key from callback_event where transfer_key in (select value from json_each(?))";
+  "select signed_key, resend_key from callback_event where signed_key in (select value from json_each(?)) " +
+  "union all select signed_key, resend_key from callback_event where resend_key in (select value from json_each(?))";
 // One prepared statement per row: in-process, that is cheaper than unpacking JSON.
 const INSERT_EVENT = `insert into callback_event (${EVENT_COLUMNS.join(", ")}) values (${EVENT_COLUMNS.map(() => "?").join(", ")})`;
 const ADVANCE_SEQUENCE = "update event_sequence set value = ? where account_id = ?";
@@ -66,7 +66,7 @@ export class SqliteEventLog extends SqlEventLog {
       const start = new Map(accounts.map((accountId) => [accountId, (statement(LOCK_SEQUENCE).get([accountId]) as { value: number }).value]));
       const stored = statement(STORED_KEYS).all([
         JSON.stringify(events.map((event) => event.signedKey)),
-        JSON.stringify(events.map((event) => event.transferKey)),
+        JSON.stringify(events.map((event) => event.resendKey)),
       ]) as StoredKeys;
       const plan = planBatch(events, stored);
       const { results, rows } = numberFrom(plan, start);

@@ -1,11 +1,12 @@
-import { buildSignedCallback, type CallbackSpec } from "../../src/callbacks/callback-builder.js";
+import { createHmac } from "node:crypto";
+import { ETH, buildSignedCallback, type CallbackCurrency, type CallbackSpec } from "../../src/callbacks/callback-builder.js";
 import { CallbackEventKind, TransferStatus } from "../../src/events/event.js";
 import {
   CallbackEventsDocument,
   RegenerateCallbackSecretDocument,
   type CallbackEventsQuery,
 } from "../generated/graphql.js";
-import { DEMO_WALLETS } from "./fixtures.js";
+import { DEMO_WALLETS, OTHER_WALLET } from "./fixtures.js";
 import { execute } from "./graphql-client.js";
 import type { TestServer } from "./test-server.js";
 
@@ -21,21 +22,42 @@ export async function regenerateCallbackSecret(server: TestServer, previousSecre
   return result.data!.regenerateCallbackSecret.callbackSecret;
 }
 
+/**
+ * The platform's signature of a message, computed here from the secret (lowercase hex HMAC-SHA256, the secret's
+ * UTF-8 bytes as the key), so that tests do not take the code under test's word for it.
+ */
+export function hmac(secret: string, message: string): string {
+  return createHmac("sha256", Buffer.from(secret, "utf8")).update(message, "utf8").digest("hex");
+}
+
 let counter = 0;
 
-/** A signed deposit callback for the demo ETH wallet with a fresh transfer, overridable field by field. */
+/** The currency of each wallet the tests' accounts hold (see `src/db/demo-seed.ts` and `fixtures.ts`). */
+export const WALLET_CURRENCIES: Record<string, CallbackCurrency> = {
+  [DEMO_WALLETS.ETH]: ETH,
+  [DEMO_WALLETS.BTC]: { id: "1000", alpha: "BTC", name: "Bitcoin", exp: 8 },
+  [DEMO_WALLETS.USDT]: { id: "2015", alpha: "USDT-ETH", name: "TetherUS", exp: 6 },
+  [OTHER_WALLET]: { id: "1000", alpha: "BTC", name: "Bitcoin", exp: 8 },
+};
+
+/**
+ * A signed deposit callback for the demo ETH wallet (or the wallet given, in its currency) with a fresh transfer,
+ * overridable field by field, signed now (pass `now: () => server.clock.now()` where a test moves the service's
+ * clock far).
+ */
 export function depositCallback(secret: string, overrides: Partial<CallbackSpec> = {}): Record<string, unknown> {
   counter += 1;
+  const currency = overrides.currency ?? WALLET_CURRENCIES[overrides.walletId ?? DEMO_WALLETS.ETH] ?? ETH;
   return buildSignedCallback({
     walletId: DEMO_WALLETS.ETH,
     kind: CallbackEventKind.DEPOSIT,
     status: TransferStatus.CONFIRMED,
-    amount: "0.300000000000000000",
+    amount: `0.${"3".padEnd(currency.exp, "0")}`,
     trackingId: `order-${process.pid}-${counter}`,
     transferId: String(100_000 + counter),
     operationId: String(200_000 + counter),
-    time: String(1_785_312_000 + counter),
     secret,
+    currency,
     ...overrides,
   });
 }

@@ -4,11 +4,13 @@ import { Migration20261127010000 as PgSecrets } from "./postgresql/Migration2026
 import { Migration20261127020000 as PgCallbacks } from "./postgresql/Migration20261127020000.js";
 import { Migration20261127030000 as PgKeyLocality } from "./postgresql/Migration20261127030000.js";
 import { Migration20261127040000 as PgAuditTargets } from "./postgresql/Migration20261127040000.js";
+import { Migration20261201000000 as PgEventIdentity } from "./postgresql/Migration20261201000000.js";
 import { Migration20261127000000 as SqliteInitial } from "./sqlite/Migration20261127000000.js";
 import { Migration20261127010000 as SqliteSecrets } from "./sqlite/Migration20261127010000.js";
 import { Migration20261127020000 as SqliteCallbacks } from "./sqlite/Migration20261127020000.js";
 import { Migration20261127030000 as SqliteKeyLocality } from "./sqlite/Migration20261127030000.js";
 import { Migration20261127040000 as SqliteAuditTargets } from "./sqlite/Migration20261127040000.js";
+import { Migration20261201000000 as SqliteEventIdentity } from "./sqlite/Migration20261201000000.js";
 
 export type Dialect = "sqlite" | "postgresql";
 
@@ -23,6 +25,7 @@ const migrations: Record<Dialect, MigrationObject[]> = {
     { name: "Migration20261127020000", class: SqliteCallbacks },
     { name: "Migration20261127030000", class: SqliteKeyLocality },
     { name: "Migration20261127040000", class: SqliteAuditTargets },
+    { name: "Migration20261201000000", class: SqliteEventIdentity },
   ],
   postgresql: [
     { name: "Migration20261127000000", class: PgInitial },
@@ -30,6 +33,7 @@ const migrations: Record<Dialect, MigrationObject[]> = {
     { name: "Migration20261127020000", class: PgCallbacks },
     { name: "Migration20261127030000", class: PgKeyLocality },
     { name: "Migration20261127040000", class: PgAuditTargets },
+    { name: "Migration20261201000000", class: PgEventIdentity },
   ],
 };
 

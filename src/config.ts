@@ -109,6 +109,18 @@ export interface Config {
    * not served in production. @default unset
    */
   metricsToken: string | undefined;
+  /**
+   * Bearer token the platform's back office presents to `/provisioning/v1` (at least 32 characters; never a user
+   * token). Unset: the provisioning endpoints are not served (the operator CLI still works). @default unset
+   */
+  provisioningToken: string | undefined;
+  /** How long an invitation to set a password stays valid, in seconds. @default 259200 (72 hours) */
+  invitationTtlSeconds: number;
+  /**
+   * Requests (GraphQL operations) per minute that one account's users and API user share on each instance;
+   * past it they are answered RATE_LIMITED with a retry hint. @default 1200
+   */
+  accountRequestBudget: number;
 }
 
 /** A configuration value that cannot be used; the process refuses to start with this message. */
@@ -203,6 +215,11 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError("METRICS_TOKEN must be at least 32 characters long");
   }
 
+  const provisioningToken = optional(env, "PROVISIONING_TOKEN");
+  if (provisioningToken !== undefined && provisioningToken.length < 32) {
+    throw new ConfigError("PROVISIONING_TOKEN must be at least 32 characters long");
+  }
+
   return {
     production,
     port: integer(env, "PORT", 4000, 0, 65535),
@@ -250,5 +267,8 @@ export function loadConfig(env: Env = process.env): Config {
       maxDirectives: integer(env, "GRAPHQL_MAX_DIRECTIVES", 50, 0, 10_000),
     },
     metricsToken,
+    provisioningToken,
+    invitationTtlSeconds: integer(env, "INVITATION_TTL_SECONDS", 259_200, 60, 2_592_000),
+    accountRequestBudget: integer(env, "ACCOUNT_REQUEST_BUDGET", 1200, 1, 10_000_000),
   };
 }

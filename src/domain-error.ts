@@ -9,6 +9,10 @@ export type ErrorCode =
   | "NOT_FOUND"
   | "CONFIRMATION_FAILED"
   | "RATE_LIMITED"
+  /** A confirmation asked of a user who has not set a password or turned on the authenticator yet. */
+  | "ENROLMENT_REQUIRED"
+  /** The account is suspended by the platform: its users and API user are refused. */
+  | "ACCOUNT_SUSPENDED"
   | "LIMIT_EXCEEDED"
   | "SLOW_CONSUMER"
   | "SHUTTING_DOWN"
@@ -53,6 +57,13 @@ export const slowConsumer = () =>
   new DomainError("SLOW_CONSUMER", "Slow consumer: resume from the last cursor received");
 export const shuttingDown = () =>
   new DomainError("SHUTTING_DOWN", "The server is shutting down: resume from the last cursor received");
+
+export const enrolmentRequired = (message: string, missing: "password" | "authenticator") =>
+  new DomainError("ENROLMENT_REQUIRED", message, { missing });
+export const accountSuspended = () => new DomainError("ACCOUNT_SUSPENDED", "The account is suspended");
+/** Past a request budget; `retryAfterSeconds` says when the next request may be made. */
+export const rateLimited = (message: string, retryAfterSeconds: number) =>
+  new DomainError("RATE_LIMITED", message, { retryAfterSeconds });
 
 /** A limit on what one caller may hold open (sockets, operations); `limit` names the setting. */
 export const limitExceeded = (message: string, limit: string) => new DomainError("LIMIT_EXCEEDED", message, { limit });

@@ -135,7 +135,7 @@ describe("migrations", () => {
       ]);
     }
 
-    expect(await db.migrate()).toEqual(["Migration20261201000000"]);
+    expect(await migrateTo(db, "Migration20261201000000")).toEqual(["Migration20261201000000"]);
     const rows = await em.fork().execute<Record<string, unknown>[]>(
       "select id, signed_key, resend_key, replay_of, operation_status, amount_cleared from callback_event order by sequence",
     );

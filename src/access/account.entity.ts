@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 /** The merchant's legal entity: every user and wallet belongs to exactly one account. */
 @Entity({ tableName: "account" })
 export class Account {
-  [OptionalProps]?: "createdAt" | "accessVersion";
+  [OptionalProps]?: "createdAt" | "accessVersion" | "suspendedAt";
 
   @PrimaryKey({ type: "string", length: 36 })
   id: string = randomUUID();
@@ -21,4 +21,8 @@ export class Account {
    */
   @Property({ type: "integer", default: 0 })
   accessVersion: number = 0;
+
+  /** When the platform suspended the account; while set, its users and API user are refused. */
+  @Property({ type: "datetime", nullable: true })
+  suspendedAt: Date | null = null;
 }

@@ -14,7 +14,7 @@ import { UserKind } from "./roles.js";
   expression: `create unique index "app_user_one_owner_per_account" on "app_user" ("account_id") where "is_owner" = true`,
 })
 export class User {
-  [OptionalProps]?: "kind" | "isOwner" | "passwordHash" | "totpSecretEncrypted" | "createdAt";
+  [OptionalProps]?: "kind" | "isOwner" | "passwordHash" | "totpSecretEncrypted" | "pendingTotpSecretEncrypted" | "createdAt";
 
   @PrimaryKey({ type: "string", length: 36 })
   id: string = randomUUID();
@@ -42,4 +42,11 @@ export class User {
 
   @Property({ type: "datetime" })
   createdAt: Date = new Date();
+
+  /**
+   * An authenticator being turned on, encrypted as the active one: it counts only once a first code from it is
+   * confirmed (see `enrolment/`).
+   */
+  @Property({ type: "text", nullable: true, lazy: true })
+  pendingTotpSecretEncrypted: string | null = null;
 }

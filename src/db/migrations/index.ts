@@ -5,12 +5,14 @@ import { Migration20261127020000 as PgCallbacks } from "./postgresql/Migration20
 import { Migration20261127030000 as PgKeyLocality } from "./postgresql/Migration20261127030000.js";
 import { Migration20261127040000 as PgAuditTargets } from "./postgresql/Migration20261127040000.js";
 import { Migration20261201000000 as PgEventIdentity } from "./postgresql/Migration20261201000000.js";
+import { Migration20261201010000 as PgPeople } from "./postgresql/Migration20261201010000.js";
 import { Migration20261127000000 as SqliteInitial } from "./sqlite/Migration20261127000000.js";
 import { Migration20261127010000 as SqliteSecrets } from "./sqlite/Migration20261127010000.js";
 import { Migration20261127020000 as SqliteCallbacks } from "./sqlite/Migration20261127020000.js";
 import { Migration20261127030000 as SqliteKeyLocality } from "./sqlite/Migration20261127030000.js";
 import { Migration20261127040000 as SqliteAuditTargets } from "./sqlite/Migration20261127040000.js";
 import { Migration20261201000000 as SqliteEventIdentity } from "./sqlite/Migration20261201000000.js";
+import { Migration20261201010000 as SqlitePeople } from "./sqlite/Migration20261201010000.js";
 
 export type Dialect = "sqlite" | "postgresql";
 
@@ -26,6 +28,7 @@ const migrations: Record<Dialect, MigrationObject[]> = {
     { name: "Migration20261127030000", class: SqliteKeyLocality },
     { name: "Migration20261127040000", class: SqliteAuditTargets },
     { name: "Migration20261201000000", class: SqliteEventIdentity },
+    { name: "Migration20261201010000", class: SqlitePeople },
   ],
   postgresql: [
     { name: "Migration20261127000000", class: PgInitial },
@@ -34,6 +37,7 @@ const migrations: Record<Dialect, MigrationObject[]> = {
     { name: "Migration20261127030000", class: PgKeyLocality },
     { name: "Migration20261127040000", class: PgAuditTargets },
     { name: "Migration20261201000000", class: PgEventIdentity },
+    { name: "Migration20261201010000", class: PgPeople },
   ],
 };
 

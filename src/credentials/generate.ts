@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 export const API_KEY_PREFIX = "acs_key_";
 export const API_SECRET_PREFIX = "acs_secret_";
 export const CALLBACK_SECRET_PREFIX = "acs_whsec_";
+export const INVITATION_PREFIX = "acs_inv_";
 
 export function generateApiKey(): string {
   return API_KEY_PREFIX + randomBytes(16).toString("hex");
@@ -18,4 +19,8 @@ export function generateApiSecret(): string {
 
 export function generateCallbackSecret(): string {
   return CALLBACK_SECRET_PREFIX + randomBytes(32).toString("base64url");
+}
+
+export function generateInvitationToken(): string {
+  return INVITATION_PREFIX + randomBytes(32).toString("base64url");
 }

@@ -1,8 +1,9 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { ACCESS_SECRET_MUTATIONS } from "./access/access.resolver.js";
 import { ApiTokenService } from "./auth/api-token.js";
 import type { AuthenticationKeys } from "./auth/authenticate.js";
-import { tokenFailureLimiter, tokenRouter } from "./auth/token-route.js";
+import { tokenFailureLimiters, tokenRouter } from "./auth/token-route.js";
 import { createTokenService, type TokenService } from "./auth/tokens.js";
 import { UnauthorizedLog } from "./callbacks/callback-ingress.js";
 import { callbackHandler, isCallbackRequest } from "./callbacks/callback-route.js";
@@ -11,6 +12,8 @@ import type { Config } from "./config.js";
 import { stepUpPolicy } from "./confirmation/step-up.js";
 import { CallbackSecretCache } from "./credentials/callback-secret-cache.js";
 import { SECURITY_MUTATIONS } from "./credentials/credentials.resolver.js";
+import { ENROLMENT_MUTATIONS, PUBLIC_MUTATIONS } from "./enrolment/enrolment.resolver.js";
+import { enrolmentDependencies } from "./enrolment/enrolment.service.js";
 import { deriveKeys, loadMasterKey } from "./credentials/keys.js";
 import type { SecretBox } from "./credentials/secret-box.js";
 import { seedDemoData, type DemoSeedResult } from "./db/demo-seed.js";
@@ -33,7 +36,9 @@ import { metricsRouter } from "./http/metrics-route.js";
 import { webApp } from "./http/web-app.js";
 import { createLogger, type Logger } from "./logger.js";
 import { Metrics } from "./metrics.js";
+import { AccountBudget } from "./network/account-budget.js";
 import { ClientAddressResolver } from "./network/client-address.js";
+import { provisioningFailureLimiter, provisioningRouter } from "./provisioning/provisioning-route.js";
 import { WalletAccounts } from "./wallets/wallet-accounts.js";
 
 /** How long a stopping server waits for its sockets to send their last messages and close. */
@@ -92,7 +97,13 @@ export async function startService(config: Config, options: ServiceOptions = {})
     const applied = await db.migrate();
     if (applied.length > 0) logger.info({ migrations: applied }, "applied database migrations");
     if (config.seedDemo) {
-      const seeded = await seedDemoData(db.orm.em.fork(), { box: keys.box, password: config.demoPassword, totpSecret: config.demoTotpSecret });
+      const seeded = await seedDemoData(() => db.orm.em.fork(), {
+        stepUp: { box: keys.box, hasher: keys.secretHasher, clock, policy: stepUpPolicy(config.confirmation) },
+        invitationTtlMs: config.invitationTtlSeconds * 1000,
+        logger,
+        password: config.demoPassword,
+        totpSecret: config.demoTotpSecret,
+      });
       if (seeded) {
         logger.info({ account: "Demo Merchant" }, "seeded the demo account");
         options.onDemoSeeded?.(seeded);
@@ -111,15 +122,18 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const apiTokens = new ApiTokenService(keys.apiTokenKey, config.jwt.audience, config.apiTokenLifetimeSeconds, clock);
   const authentication: AuthenticationKeys = { tokens, apiTokens };
   const addresses = new ClientAddressResolver(config.trustedProxies);
+  const budget = new AccountBudget(config.accountRequestBudget, clock);
   const callbackSecrets = new CallbackSecretCache(keys.box, clock);
   const events = new GroupCommit(log);
+  const stepUp = { box: keys.box, hasher: keys.secretHasher, clock, policy: stepUpPolicy(config.confirmation) };
   const services: ResolverServices = {
     authentication,
     credentials: {
-      stepUp: { box: keys.box, clock, policy: stepUpPolicy(config.confirmation) },
+      stepUp,
       secretHasher: keys.secretHasher,
       callbackSecrets,
     },
+    enrolment: enrolmentDependencies(stepUp, config.invitationTtlSeconds),
     events: {
       log,
       feed,
@@ -130,7 +144,11 @@ export async function startService(config: Config, options: ServiceOptions = {})
   };
 
   const schema = await buildFederatedSchema();
-  const rules = operationRules(config, SECURITY_MUTATIONS);
+  const rules = operationRules(
+    config,
+    [...SECURITY_MUTATIONS, ...ACCESS_SECRET_MUTATIONS, ...ENROLMENT_MUTATIONS],
+    PUBLIC_MUTATIONS,
+  );
   const formatError = createErrorFormatter(logger);
   const ingress = callbackHandler(
     {
@@ -163,6 +181,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     em,
     services,
     authentication,
+    budget,
     addresses,
     metrics,
     rules,
@@ -181,6 +200,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     em,
     services,
     authentication,
+    budget,
     addresses,
     metrics,
     logger,
@@ -189,7 +209,24 @@ export async function startService(config: Config, options: ServiceOptions = {})
     [
       healthRouter(db),
       metricsRouter(metrics, config),
-      tokenRouter({ em, addresses, limiter: tokenFailureLimiter(clock), secretHasher: keys.secretHasher, apiTokens, clock, logger }),
+      tokenRouter({ em, addresses, limiters: tokenFailureLimiters(clock), secretHasher: keys.secretHasher, apiTokens, clock, logger }),
+      ...(config.provisioningToken
+        ? [
+            provisioningRouter({
+              token: config.provisioningToken,
+              em,
+              addresses,
+              limiter: provisioningFailureLimiter(clock),
+              provisioning: {
+                hasher: keys.secretHasher,
+                clock,
+                invitationTtlMs: config.invitationTtlSeconds * 1000,
+                logger,
+              },
+              logger,
+            }),
+          ]
+        : []),
       graphql.router,
     ],
     { metrics, logger },

@@ -7,9 +7,10 @@ describe("log redaction", () => {
     const out = redactDeep({
       req: { headers: { authorization: "Bearer abc", "user-agent": "x" } },
       input: { confirmation: { password: "p", otp: "123456" }, apiSecret: "s", nested: [{ accessToken: "t" }] },
+      answer: { otpauthUrl: "otpauth://totp/x", recoveryCodes: ["abcde-fgh23"], invitation: { token: "acs_inv_x" } },
       count: 3,
     });
-    expect(JSON.stringify(out)).not.toMatch(/Bearer abc|"p"|123456|"s"|"t"/);
+    expect(JSON.stringify(out)).not.toMatch(/Bearer abc|"p"|123456|"s"|"t"|otpauth:|abcde|acs_inv_/);
     expect(out).toMatchObject({ req: { headers: { "user-agent": "x" } }, count: 3 });
   });
 

@@ -4,7 +4,7 @@ import type { LogLevel } from "./config.js";
 export type { Logger };
 
 /** Keys whose values never reach a log line, at any depth. */
-const SENSITIVE_KEY = /pass(word)?|secret|token|authori[sz]ation|cookie|otp|api[-_]?key|signature|sign$/i;
+const SENSITIVE_KEY = /pass(word)?|secret|token|authori[sz]ation|cookie|otp|recovery|api[-_]?key|signature|sign$/i;
 const MAX_DEPTH = 8;
 
 /** Copies a log object with every sensitive-looking key replaced by "[redacted]". */

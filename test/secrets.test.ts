@@ -1,5 +1,3 @@
-import fs from "node:fs";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Account } from "../src/access/account.entity.js";
 import { verifyingCallbackSecrets } from "../src/credentials/callback-secret.service.js";
@@ -14,7 +12,7 @@ import {
   SetApiUserActiveDocument,
   WalletsDocument,
 } from "./generated/graphql.js";
-import { onPostgres } from "./support/database.js";
+import { databaseText } from "./support/database-text.js";
 import { codes, execute } from "./support/graphql-client.js";
 import { requestToken } from "./support/token-client.js";
 import { startTestServer, type TestServer } from "./support/test-server.js";
@@ -178,30 +176,8 @@ describe("reveal once", () => {
       expect(occurrences(JSON.stringify(credentialsResponse) + JSON.stringify(callbackResponse), secret), name).toBe(1);
       expect(occurrences(responses.join("\n"), secret), `${name} in other responses`).toBe(0);
       expect(occurrences(server.logs.join("\n"), secret), `${name} in logs`).toBe(0);
-      expect(occurrences(await databaseText(), secret), `${name} in the database`).toBe(0);
+      expect(occurrences(await databaseText(server), secret), `${name} in the database`).toBe(0);
     }
     expect(server.logs.length).toBeGreaterThan(0);
   });
 });
-
-/** Every byte the database holds, as text: the SQLite files, or every row of every table on PostgreSQL. */
-async function databaseText(): Promise<string> {
-  if (!onPostgres) {
-    return fs
-      .readdirSync(server.dataDir)
-      .filter((file) => file.startsWith("access.sqlite"))
-      .map((file) => fs.readFileSync(path.join(server.dataDir, file)).toString("latin1"))
-      .join("\n");
-  }
-  const connection = server.em().getConnection();
-  const tables: { table_name: string }[] = await connection.execute(
-    "select table_name from information_schema.tables where table_schema = 'public'",
-  );
-  const dumps: string[] = [];
-  for (const { table_name } of tables) {
-    const rows: { row: string }[] = await connection.execute(`select row_to_json(t)::text as row from "${table_name}" t`);
-    dumps.push(...rows.map((row) => row.row));
-  }
-  expect(dumps.join("\n")).toContain("owner@example.com");
-  return dumps.join("\n");
-}

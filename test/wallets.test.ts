@@ -1,5 +1,7 @@
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { User } from "../src/access/user.entity.js";
+import { IdentityLink } from "../src/auth/identity-link.entity.js";
 import { DEV_SIGNING_KEY_FILE } from "../src/auth/tokens.js";
 import { loadOrCreateKeyFile } from "../src/credentials/key-file.js";
 import { WalletDocument, WalletsDocument, type WalletsQuery } from "./generated/graphql.js";
@@ -183,16 +185,19 @@ describe("tokens from an identity provider's JWKS", () => {
       JWT_AUDIENCE: "payments-api",
     });
     try {
+      // The provider's subject names the viewer through the link accepting an invitation makes.
+      const em = idp.em();
+      const viewer = em.getReference(User, await idp.userId("viewer@example.com"));
+      em.create(IdentityLink, { user: viewer, issuer: "https://idp.example.com/", subject: "idp-subject-of-viewer" });
+      await em.flush();
       const sign = (key: Parameters<InstanceType<typeof SignJWT>["sign"]>[0], claims: { iss: string; aud: string }) =>
-        idp.userId("viewer@example.com").then((sub) =>
-          new SignJWT({})
-            .setProtectedHeader({ alg: "ES256", kid: "idp-1" })
-            .setSubject(sub)
-            .setIssuer(claims.iss)
-            .setAudience(claims.aud)
-            .setExpirationTime("5m")
-            .sign(key),
-        );
+        new SignJWT({})
+          .setProtectedHeader({ alg: "ES256", kid: "idp-1" })
+          .setSubject("idp-subject-of-viewer")
+          .setIssuer(claims.iss)
+          .setAudience(claims.aud)
+          .setExpirationTime("5m")
+          .sign(key);
       const good = await sign(privateKey, { iss: "https://idp.example.com/", aud: "payments-api" });
       const ok = await execute(idp.url, WalletsDocument, {}, { token: good });
       expect(ok.data!.wallets.edges.map((edge) => edge.node.id)).toEqual([DEMO_WALLETS.ETH]);

@@ -1,5 +1,5 @@
 import { Arg, Ctx, Mutation, Query, Resolver } from "type-graphql";
-import { operationContext, requireViewer, type GraphQLContext } from "../graphql/context.js";
+import { operationContext, requireViewer, revealsSecret, type GraphQLContext } from "../graphql/context.js";
 import * as access from "./access.service.js";
 import {
   AccessListEntryObject,
@@ -11,6 +11,9 @@ import {
   RevokeWalletAccessPayload,
   ViewerObject,
 } from "./access.types.js";
+
+/** Root fields that reveal a secret: a grant that adds a user answers their invitation. Sent alone, as the others. */
+export const ACCESS_SECRET_MUTATIONS = ["grantWalletAccess"] as const;
 
 /** Thin adapter: the rules live in `access.service.ts`. */
 @Resolver()
@@ -28,13 +31,16 @@ export class AccessResolver {
   }
 
   @Mutation(() => GrantWalletAccessPayload, {
-    description: "Owner only: give a user a role on a wallet (READ_ONLY by default).",
+    description:
+      "Owner only: give a user a role on a wallet (READ_ONLY by default). A new e-mail adds the user and answers their invitation (shown once).",
   })
-  grantWalletAccess(
+  async grantWalletAccess(
     @Ctx() context: GraphQLContext,
     @Arg("input", () => GrantWalletAccessInput) input: GrantWalletAccessInput,
   ): ReturnType<typeof access.grantWalletAccess> {
-    return access.grantWalletAccess(operationContext(context), input);
+    const granted = await access.grantWalletAccess(operationContext(context), input, context.services.enrolment.invitations);
+    if (granted.invitation) revealsSecret(context);
+    return granted;
   }
 
   @Mutation(() => ChangeWalletRolePayload, { description: "Owner only: change the role a user holds on a wallet." })

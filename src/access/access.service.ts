@@ -2,6 +2,7 @@ import { UniqueConstraintViolationException, type EntityManager } from "@mikro-o
 import { AuditAction, type AuditSubject } from "../audit/audit.service.js";
 import { auditedOperation, type OperationContext } from "../audit/audited-operation.js";
 import { badInput, forbidden, notFound } from "../domain-error.js";
+import { issueInvitation, type InvitationDependencies, type IssuedInvitation } from "../enrolment/invitations.js";
 import { isUserId, requireEmail, requireUserId, requireWalletId } from "../input-validation.js";
 import { Wallet } from "../wallets/wallet.entity.js";
 import { visibleWallets } from "./wallet-visibility.js";
@@ -153,12 +154,15 @@ export interface GrantWalletAccessInput {
 
 /**
  * Gives a user a role on a wallet (READ_ONLY by default, as on the platform). Owner only. Audited, refusals
- * included, with the user, the wallet and the role asked for.
+ * included, with the user, the wallet and the role asked for. A grant by e-mail that adds the user to the account
+ * also issues their invitation to set a password, in the same transaction, and returns it (shown this once); the
+ * user has no password and no authenticator until they accept it and turn one on.
  */
 export function grantWalletAccess(
   context: OperationContext,
   input: GrantWalletAccessInput,
-): Promise<{ entry: AccessEntry; grant: Grant }> {
+  invitations: InvitationDependencies,
+): Promise<{ entry: AccessEntry; grant: Grant; invitation: IssuedInvitation | null }> {
   const { em, viewer } = context;
   return auditedOperation(context, AuditAction.GRANT_WALLET_ACCESS, async (subject) => {
     const role = input.role ?? WalletRole.READ_ONLY;
@@ -201,7 +205,8 @@ export function grantWalletAccess(
         }
         throw error;
       }
-      return { user, created, result: { entry: await entryOf(tx, viewer, user), grant: { wallet, role } } };
+      const invitation = created ? await issueInvitation(tx, invitations, user.id) : null;
+      return { user, created, result: { entry: await entryOf(tx, viewer, user), grant: { wallet, role }, invitation } };
     });
     // A user this grant adds exists only once it commits: noted here, never while it could still roll back.
     subject.targetUserId = user.id;

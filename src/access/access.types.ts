@@ -1,4 +1,5 @@
 import { Directive, Field, ID, InputType, ObjectType, registerEnumType } from "type-graphql";
+import { InvitationObject } from "../enrolment/invitation.types.js";
 import { WalletObject } from "../wallets/wallet.types.js";
 import { UserKind, WalletRole } from "./roles.js";
 
@@ -91,6 +92,12 @@ export class GrantWalletAccessPayload {
 
   @Field(() => WalletGrantObject)
   grant!: WalletGrantObject;
+
+  @Field(() => InvitationObject, {
+    nullable: true,
+    description: "When the grant added the user: their invitation to set a password, shown once. Null for an existing user.",
+  })
+  invitation!: InvitationObject | null;
 }
 
 @InputType("ChangeWalletRoleInput")

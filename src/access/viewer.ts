@@ -11,16 +11,47 @@ export interface Viewer {
   isOwner: boolean;
 }
 
-const VIEWER = "select id, account_id, email, kind, is_owner from app_user where id = ?";
+/** A viewer as authentication reads it: the user, and whether the platform suspended its account. */
+export interface ViewerRecord {
+  viewer: Viewer;
+  accountSuspended: boolean;
+}
 
 /**
- * Loads the viewer for a user id taken from a verified token; null when no such user exists any more. Every
- * request and every socket does this, so it is one fixed statement read as it is, not an entity.
+ * The start of every statement that reads a viewer: the user joined with its account, so that the account's
+ * suspension costs no statement of its own. A statement adds its `where` clause on `u` (the user).
  */
-export async function loadViewer(em: EntityManager, userId: string): Promise<Viewer | null> {
-  const [row] = await (em as SqlEntityManager).execute<
-    { id: string; account_id: string; email: string; kind: UserKind; is_owner: boolean | number }[]
-  >(VIEWER, [userId]);
+export const SELECT_VIEWER =
+  "select u.id, u.account_id, u.email, u.kind, u.is_owner, a.suspended_at from app_user u join account a on a.id = u.account_id";
+
+type ViewerRow = {
+  id: string;
+  account_id: string;
+  email: string;
+  kind: UserKind;
+  is_owner: boolean | number;
+  suspended_at: Date | string | number | null;
+};
+
+/** Runs one statement that starts with {@link SELECT_VIEWER}; null when it names no user. */
+export async function readViewerRecord(em: EntityManager, sql: string, params: unknown[]): Promise<ViewerRecord | null> {
+  const [row] = await (em as SqlEntityManager).execute<ViewerRow[]>(sql, params);
   if (!row) return null;
-  return { userId: row.id, accountId: row.account_id, email: row.email, kind: row.kind, isOwner: Boolean(row.is_owner) };
+  return {
+    viewer: { userId: row.id, accountId: row.account_id, email: row.email, kind: row.kind, isOwner: Boolean(row.is_owner) },
+    accountSuspended: row.suspended_at !== null && row.suspended_at !== undefined,
+  };
+}
+
+/**
+ * The viewer a user id names, with its account's suspension; null when no such user exists any more. Every request
+ * and every socket does this, so it is one fixed statement read as it is, not an entity.
+ */
+export function loadViewerRecord(em: EntityManager, userId: string): Promise<ViewerRecord | null> {
+  return readViewerRecord(em, `${SELECT_VIEWER} where u.id = ?`, [userId]);
+}
+
+/** The viewer a user id names; null when no such user exists any more. */
+export async function loadViewer(em: EntityManager, userId: string): Promise<Viewer | null> {
+  return (await loadViewerRecord(em, userId))?.viewer ?? null;
 }

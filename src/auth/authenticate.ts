@@ -1,10 +1,11 @@
 import type { EntityManager } from "@mikro-orm/core";
 import { UserKind } from "../access/roles.js";
-import { loadViewer, type Viewer } from "../access/viewer.js";
+import { loadViewerRecord, type Viewer } from "../access/viewer.js";
 import { ApiAccess } from "../credentials/api-access.entity.js";
 import { ApiTokenService } from "./api-token.js";
-import { DomainError, forbidden, unauthenticated } from "../domain-error.js";
+import { accountSuspended, DomainError, forbidden, unauthenticated } from "../domain-error.js";
 import { isAllowed } from "../network/ip-whitelist.js";
+import { identityOf, loadLinkedViewer } from "./identity.js";
 import { bearerToken, type TokenService } from "./tokens.js";
 
 export type Authentication =
@@ -18,9 +19,9 @@ export interface AuthenticationKeys {
 }
 
 /**
- * The API user, from an access token of `/token`: valid only while the API user is active, the key it was
- * issued for is the current one, and the caller's address is on the whitelist. Checked on every request, so
- * deactivation and regeneration take effect at once.
+ * The API user, from an access token of `/token`: valid only while its account is not suspended, the API user is
+ * active, the key it was issued for is the current one, and the caller's address is on the whitelist. Checked on
+ * every request, so suspension, deactivation and regeneration take effect at once.
  */
 async function authenticateApiUser(
   keys: AuthenticationKeys,
@@ -29,8 +30,10 @@ async function authenticateApiUser(
   clientAddress: string,
 ): Promise<{ viewer: Viewer; expiresAt: number }> {
   const claims = await keys.apiTokens.verify(token);
-  const viewer = await loadViewer(em, claims.sub);
-  if (!viewer || viewer.kind !== UserKind.API) throw unauthenticated("The access token names no API user");
+  const record = await loadViewerRecord(em, claims.sub);
+  if (!record || record.viewer.kind !== UserKind.API) throw unauthenticated("The access token names no API user");
+  if (record.accountSuspended) throw accountSuspended();
+  const { viewer } = record;
   const access = await em.findOne(ApiAccess, { account: viewer.accountId });
   if (!access?.active || access.apiKey !== claims.key) {
     throw unauthenticated("The API credentials of this token were revoked or the API user is inactive");
@@ -42,8 +45,36 @@ async function authenticateApiUser(
 }
 
 /**
+ * A person, from a user token. Its issuer's subject names the user linked to it (a link is made when the user
+ * accepts an invitation with the provider's token); with a local key (the development key or a shared one) a
+ * subject that is a user id also names that user, as the CLI's tokens do. Tokens from a JWKS are trusted for who
+ * the provider says the caller is, never for which user that is: without a link they name nobody. One statement
+ * reads the user and its account's suspension.
+ */
+async function authenticateUser(
+  keys: AuthenticationKeys,
+  em: EntityManager,
+  token: string,
+): Promise<{ viewer: Viewer; expiresAt: number }> {
+  const claims = await keys.tokens.verify(token);
+  const fromProvider = keys.tokens.source === "jwks";
+  const record = await loadLinkedViewer(em, identityOf(claims), fromProvider ? null : claims.sub);
+  if (!record) {
+    throw unauthenticated(
+      fromProvider
+        ? "This sign-in is not linked to a user: accept the invitation first"
+        : "The bearer token names an unknown user",
+    );
+  }
+  if (record.viewer.kind === UserKind.API) throw unauthenticated("The API user signs in with an access token from /token");
+  if (record.accountSuspended) throw accountSuspended();
+  return { viewer: record.viewer, expiresAt: claims.exp * 1000 };
+}
+
+/**
  * Resolves the caller from an `Authorization` header value. Never throws for bad input: the failure is returned
- * so that each transport decides how to refuse (GraphQL error, WebSocket close code, HTTP status).
+ * so that each transport decides how to refuse (GraphQL error, WebSocket close code, HTTP status). The users and
+ * API user of a suspended account are refused with ACCOUNT_SUSPENDED.
  */
 export async function authenticate(
   keys: AuthenticationKeys,
@@ -54,16 +85,10 @@ export async function authenticate(
   const token = bearerToken(authorization);
   if (token === null) return { viewer: null, error: unauthenticated() };
   try {
-    if (ApiTokenService.isApiToken(token)) {
-      return { ...(await authenticateApiUser(keys, em, token, clientAddress)), error: null };
-    }
-    const claims = await keys.tokens.verify(token);
-    const viewer = await loadViewer(em, claims.sub);
-    if (!viewer) return { viewer: null, error: unauthenticated("The bearer token names an unknown user") };
-    if (viewer.kind === UserKind.API) {
-      return { viewer: null, error: unauthenticated("The API user signs in with an access token from /token") };
-    }
-    return { viewer, error: null, expiresAt: claims.exp * 1000 };
+    const authenticated = ApiTokenService.isApiToken(token)
+      ? await authenticateApiUser(keys, em, token, clientAddress)
+      : await authenticateUser(keys, em, token);
+    return { ...authenticated, error: null };
   } catch (error) {
     if (error instanceof DomainError) return { viewer: null, error };
     throw error;

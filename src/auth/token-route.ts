@@ -1,4 +1,5 @@
 import type { EntityManager } from "@mikro-orm/core";
+import { createHash } from "node:crypto";
 import express, { type ErrorRequestHandler, type Request, type Response, type Router } from "express";
 import { AuditAction, AuditOutcome, recordAudit } from "../audit/audit.service.js";
 import type { Clock } from "../clock.js";
@@ -10,17 +11,36 @@ import { isAllowed } from "../network/ip-whitelist.js";
 import { FailureRateLimiter } from "../network/rate-limiter.js";
 import type { ApiTokenService } from "./api-token.js";
 
-/** Failed or unauthenticated calls of `/token` per client address: 15 a minute, as on the platform. */
-export function tokenFailureLimiter(clock: Clock): FailureRateLimiter {
-  return new FailureRateLimiter("token", 15, 60_000, clock);
+/** The failure counters of `/token`: one per client address, one per API key (`client_id`). */
+export interface TokenFailureLimiters {
+  /** Failed or unauthenticated calls per client address. */
+  address: FailureRateLimiter;
+  /**
+   * Failed calls per `client_id`, from whatever address: guesses at one key's secret spread over many addresses
+   * are stopped as well.
+   */
+  key: FailureRateLimiter;
+}
+
+/** 15 failures a minute per client address, as on the platform, and as many per API key. */
+export function tokenFailureLimiters(clock: Clock): TokenFailureLimiters {
+  return {
+    address: new FailureRateLimiter("token", 15, 60_000, clock),
+    key: new FailureRateLimiter("token-key", 15, 60_000, clock),
+  };
+}
+
+/** The per-key counter's key: a digest, so that any `client_id` fits the counter's column and none is stored. */
+function keyOf(clientId: string): string {
+  return createHash("sha256").update(clientId).digest("base64url");
 }
 
 /** What `/token` needs. */
 export interface TokenRouteDependencies {
   em: () => EntityManager;
   addresses: Pick<ClientAddressResolver, "resolve">;
-  /** Failed or unauthenticated calls per client address: 15 a minute, as on the platform. */
-  limiter: FailureRateLimiter;
+  /** Failed or unauthenticated calls per client address and per API key. */
+  limiters: TokenFailureLimiters;
   secretHasher: SecretHasher;
   apiTokens: ApiTokenService;
   clock: Clock;
@@ -65,10 +85,13 @@ function parseCredentials(body: unknown): { clientId: string; clientSecret: stri
 /**
  * `POST /token`, in the platform's v3 shape: API key and secret in, a short-lived bearer token for the API user
  * out. Wrong credentials and an inactive API user look the same (400); an address off the whitelist gets 403;
- * an address with 15 failed or unauthenticated calls in the current minute gets 429 until the minute ends.
+ * the right credentials of a suspended account get 403 (after the whitelist). An address with 15 failed or
+ * unauthenticated calls in the current minute, or a `client_id` with 15 failed calls from any addresses, gets 429
+ * until the minute ends.
  */
 export function tokenRouter(deps: TokenRouteDependencies): Router {
   const { em } = deps;
+  const limiter = deps.limiters.address;
   const router = express.Router();
   const clientAddress = (req: Request) => deps.addresses.resolve(req.socket.remoteAddress, req.headers["x-forwarded-for"]);
 
@@ -78,7 +101,7 @@ export function tokenRouter(deps: TokenRouteDependencies): Router {
       return;
     }
     try {
-      const retryAfter = await deps.limiter.retryAfterSeconds(em(), clientAddress(req));
+      const retryAfter = await limiter.retryAfterSeconds(em(), clientAddress(req));
       if (retryAfter > 0) {
         error(res, 429, "Too many requests", "Request was throttled", { "retry-after": String(retryAfter) });
         return;
@@ -88,7 +111,7 @@ export function tokenRouter(deps: TokenRouteDependencies): Router {
       return;
     }
     if (!req.is([JSON_API, "application/json"])) {
-      await deps.limiter.recordFailure(em(), clientAddress(req)).catch(next);
+      await limiter.recordFailure(em(), clientAddress(req)).catch(next);
       error(res, 415, "Unsupported media type", `Send ${JSON_API}`);
       return;
     }
@@ -104,11 +127,21 @@ export function tokenRouter(deps: TokenRouteDependencies): Router {
       try {
         const credentials = parseCredentials(req.body);
         if ("missing" in credentials) {
-          await deps.limiter.recordFailure(session, address);
+          await limiter.recordFailure(session, address);
           error(res, 400, "Incorrect request", `Missing or invalid ${credentials.missing}`);
           return;
         }
-        const access = await session.findOne(ApiAccess, { apiKey: credentials.clientId }, { populate: ["apiUser"] });
+        const key = keyOf(credentials.clientId);
+        const keyRetryAfter = await deps.limiters.key.retryAfterSeconds(session, key);
+        if (keyRetryAfter > 0) {
+          error(res, 429, "Too many requests", "Request was throttled", { "retry-after": String(keyRetryAfter) });
+          return;
+        }
+        const failed = async () => {
+          await limiter.recordFailure(session, address);
+          await deps.limiters.key.recordFailure(session, key);
+        };
+        const access = await session.findOne(ApiAccess, { apiKey: credentials.clientId }, { populate: ["apiUser", "account"] });
         const secretOk = deps.secretHasher.verify(credentials.clientSecret, access?.secretHash ?? null);
         const audit = (outcome: AuditOutcome, detail?: string) =>
           access
@@ -122,15 +155,21 @@ export function tokenRouter(deps: TokenRouteDependencies): Router {
               })
             : Promise.resolve();
         if (!access || !secretOk || !access.active || !access.apiUser) {
-          await deps.limiter.recordFailure(session, address);
+          await failed();
           await audit(AuditOutcome.INVALID_CREDENTIALS, !access?.active ? "API user inactive" : "wrong secret");
           error(res, 400, "Invalid credentials", NO_ACTIVE_ACCOUNT);
           return;
         }
         if (!isAllowed(access.ipWhitelist, address)) {
-          await deps.limiter.recordFailure(session, address);
+          await failed();
           await audit(AuditOutcome.IP_NOT_ALLOWED, `${address} is not whitelisted`);
           error(res, 403, "Forbidden", "Your IP address is not whitelisted for API access");
+          return;
+        }
+        if (access.account.suspendedAt) {
+          await failed();
+          await audit(AuditOutcome.ACCOUNT_SUSPENDED);
+          error(res, 403, "Account suspended", "The account is suspended");
           return;
         }
         const token = await deps.apiTokens.issue(access.apiUser.id, access.apiKey!);
@@ -152,7 +191,7 @@ export function tokenRouter(deps: TokenRouteDependencies): Router {
   const malformed: ErrorRequestHandler = (failure, req, res, next) => {
     const status = (failure as { status?: number }).status;
     if (status === 400 || status === 413) {
-      deps.limiter.recordFailure(em(), clientAddress(req)).then(
+      limiter.recordFailure(em(), clientAddress(req)).then(
         () => error(res, status, status === 413 ? "Payload too large" : "Incorrect request", status === 413 ? `At most ${MAX_BODY}` : "Malformed JSON body"),
         next,
       );

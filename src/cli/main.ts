@@ -8,6 +8,8 @@ import { ConfirmationState } from "../confirmation/confirmation-state.entity.js"
 import { TOTP_PARAMETERS, openTotpSecret, totpCodeAt } from "../confirmation/totp.js";
 import { deriveKeys, loadMasterKey } from "../credentials/keys.js";
 import { openDatabase, type Database } from "../db/orm.js";
+import { DomainError } from "../domain-error.js";
+import { PROVISIONING_USAGE, UsageError, accountCommand, walletCommand } from "./provisioning-commands.js";
 import { SEND_CALLBACK_USAGE, sendCallback } from "./send-callback.js";
 import { WATCH_USAGE, watchEvents } from "./watch-events.js";
 
@@ -25,7 +27,9 @@ Commands (development set-up only: the generated signing key, no JWT_SECRET or J
 
 Commands for any set-up:
 ${SEND_CALLBACK_USAGE}
-${WATCH_USAGE}`;
+${WATCH_USAGE}
+
+${PROVISIONING_USAGE}`;
 
 function fail(message: string): never {
   console.error(message);
@@ -88,7 +92,13 @@ try {
   else if (command === "otp") await otp(rest);
   else if (command === "send-callback") await sendCallback(rest);
   else if (command === "watch-events") await watchEvents(rest);
+  else if (command === "account") await accountCommand(rest);
+  else if (command === "wallet") await walletCommand(rest);
   else fail(USAGE);
 } catch (error) {
+  if (error instanceof UsageError || (error as { code?: unknown }).code?.toString().startsWith("ERR_PARSE_ARGS")) {
+    fail(`${(error as Error).message}\n\n${USAGE}`);
+  }
+  if (error instanceof DomainError) fail(`refused (${error.code}): ${error.message}`);
   fail(error instanceof ConfigError ? error.message : `cli failed: ${error instanceof Error ? error.message : String(error)}`);
 }

@@ -1,5 +1,5 @@
 import { Arg, Ctx, Mutation, Query, Resolver } from "type-graphql";
-import { operationContext, requireViewer, type GraphQLContext } from "../graphql/context.js";
+import { operationContext, requireViewer, revealsSecret, type GraphQLContext } from "../graphql/context.js";
 import * as apiAccess from "./api-access.service.js";
 import * as callbackSecrets from "./callback-secret.service.js";
 import type { SecuredContext } from "./secured-operation.js";
@@ -23,11 +23,6 @@ export const SECURITY_MUTATIONS = [
   "regenerateApiCredentials",
   "regenerateCallbackSecret",
 ] as const;
-
-/** Responses that carry a secret must never be stored by a cache. */
-function revealsSecret(context: GraphQLContext): void {
-  context.responseHeaders.set("cache-control", "no-store");
-}
 
 /** Thin adapter: the rules live in `api-access.service.ts` and `callback-secret.service.ts`. */
 @Resolver()

@@ -3,12 +3,17 @@ import { UserObject } from "../access/access.types.js";
 import { MAX_WHITELIST_ENTRIES } from "../network/ip-whitelist.js";
 import { MAX_PREVIOUS_SECRET_VALID_FOR } from "./callback-secret.service.js";
 
-@InputType("ConfirmationInput", { description: "Step-up confirmation: the Owner's password and current 2FA code." })
+@InputType("ConfirmationInput", {
+  description: "Step-up confirmation: the caller's password and a current 2FA code (or one of their recovery codes).",
+})
 export class ConfirmationInput {
   @Field(() => String)
   password!: string;
 
-  @Field(() => String, { description: "The 6-digit code of the authenticator app (TOTP, 30-second steps)." })
+  @Field(() => String, {
+    description:
+      "The 6-digit code of the authenticator app (TOTP, 30-second steps), or an unused recovery code (xxxxx-xxxxx), which this spends.",
+  })
   otp!: string;
 }
 

@@ -1,14 +1,9 @@
 import type { AuditAction } from "../audit/audit.service.js";
-import { auditedOperation, type OperationContext } from "../audit/audited-operation.js";
-import { confirmStepUp, type Confirmation, type StepUpDependencies } from "../confirmation/step-up.js";
-import { badInput, forbidden } from "../domain-error.js";
+import { confirmedOperation, type ConfirmedContext } from "../confirmation/confirmed-operation.js";
+import type { Confirmation, StepUpDependencies } from "../confirmation/step-up.js";
+import { forbidden } from "../domain-error.js";
 import type { SecretHasher } from "./keys.js";
 
-/**
- * The common path of every sensitive Owner operation: only the Owner; input checked before a one-time code is
- * spent on it; password + code confirmed; then the change; and an audit entry for every outcome, refusals,
- * failed confirmations and locks included.
- */
 /** What the credential operations need besides the request. */
 export interface CredentialsDependencies {
   /** Confirming with password and one-time code (its box and clock serve the secrets too). */
@@ -19,8 +14,13 @@ export interface CredentialsDependencies {
 }
 
 /** An operation context with what confirming a step-up needs. */
-export type SecuredContext = OperationContext & { stepUp: StepUpDependencies };
+export type SecuredContext = ConfirmedContext;
 
+/**
+ * The common path of every sensitive Owner operation: only the Owner; input checked before a one-time code is
+ * spent on it; password + code confirmed; then the change; and an audit entry for every outcome, refusals,
+ * failed confirmations and locks included (see `confirmedOperation`).
+ */
 export function securedOperation<Prepared, Result>(
   context: SecuredContext,
   action: AuditAction,
@@ -28,12 +28,14 @@ export function securedOperation<Prepared, Result>(
   prepare: () => Prepared | Promise<Prepared>,
   run: (prepared: Prepared) => Promise<{ result: Result; detail?: string }>,
 ): Promise<Result> {
-  const { em, stepUp, viewer } = context;
-  return auditedOperation(context, action, async () => {
-    if (!viewer.isOwner) throw forbidden("Only the account Owner can manage API access and secrets");
-    const prepared = await prepare();
-    if (!confirmation || typeof confirmation !== "object") throw badInput("confirmation is required", "confirmation");
-    await confirmStepUp(em, stepUp, viewer.userId, confirmation);
-    return run(prepared);
-  });
+  return confirmedOperation(
+    context,
+    action,
+    confirmation,
+    () => {
+      if (!context.viewer.isOwner) throw forbidden("Only the account Owner can manage API access and secrets");
+      return prepare();
+    },
+    run,
+  );
 }

@@ -11,6 +11,7 @@ import type { AuthenticationKeys } from "../auth/authenticate.js";
 import type { EventFeed } from "../events/event-feed.js";
 import type { EventLog } from "../events/event-log.js";
 import type { CredentialsDependencies } from "../credentials/secured-operation.js";
+import type { EnrolmentDependencies } from "../enrolment/enrolment.service.js";
 import type { Logger } from "../logger.js";
 import type { Session } from "./session-guard.js";
 
@@ -20,6 +21,8 @@ export interface ResolverServices {
   authentication: AuthenticationKeys;
   /** The confirmed credential operations' dependencies. */
   credentials: CredentialsDependencies;
+  /** Invitations, passwords and the authenticator. */
+  enrolment: EnrolmentDependencies;
   events: {
     /** The history. */
     log: Pick<EventLog, "after">;
@@ -44,7 +47,7 @@ export interface GraphQLContext {
   freshEm: () => EntityManager;
   services: ResolverServices;
   viewer: Viewer | null;
-  /** Why there is no viewer, when there is none. */
+  /** Why there is no viewer, when there is none: the authentication failed, or its account's budget is spent. */
   authError: DomainError | null;
   /** The client address the request is judged by (see `network/client-address.ts`). */
   clientAddress: string;
@@ -127,6 +130,11 @@ export function createContext(
 export function requireViewer(context: GraphQLContext): Viewer {
   if (!context.viewer) throw context.authError ?? unauthenticated();
   return context.viewer;
+}
+
+/** Marks a response that reveals a secret: no cache may store it (`Cache-Control: no-store`). */
+export function revealsSecret(context: GraphQLContext): void {
+  context.responseHeaders.set("cache-control", "no-store");
 }
 
 /** What an audited operation needs of a request: its session, the caller (or UNAUTHENTICATED) and its address. */

@@ -1,7 +1,7 @@
 import { unwrapResolverError } from "@apollo/server/errors";
 import { ConnectionException } from "@mikro-orm/core";
 import type { GraphQLFormattedError } from "graphql";
-import { DomainError } from "../domain-error.js";
+import { DomainError, type ErrorCode } from "../domain-error.js";
 import type { Logger } from "../logger.js";
 
 /** Codes raised by Apollo Server or graphql-js for client mistakes; their messages are safe to show. */
@@ -14,6 +14,27 @@ const CLIENT_ERROR_CODES = new Set([
   "PERSISTED_QUERY_NOT_SUPPORTED",
   "OPERATION_RESOLUTION_FAILURE",
 ]);
+
+/** HTTP statuses of operations refused as a whole, before anything ran, by code; any other code answers 400. */
+const REFUSAL_STATUS: Partial<Record<ErrorCode, number>> = {
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  ACCOUNT_SUSPENDED: 403,
+  RATE_LIMITED: 429,
+  LIMIT_EXCEEDED: 429,
+};
+
+/**
+ * The HTTP status (and headers) of an operation refused as a whole with a domain error before anything ran, in
+ * Apollo Server's `extensions.http` shape: 401 without a valid token, 403 for a caller who may not (a suspended
+ * account included), 429 past a budget, with `Retry-After` when the error says when to retry.
+ */
+export function refusalHttp(error: DomainError): { status: number; headers: Map<string, string> } {
+  const headers = new Map<string, string>();
+  const retryAfter = error.details.retryAfterSeconds;
+  if (typeof retryAfter === "number") headers.set("retry-after", String(retryAfter));
+  return { status: REFUSAL_STATUS[error.code] ?? 400, headers };
+}
 
 /**
  * The one place where errors become what a GraphQL client sees: domain errors keep their code and message,

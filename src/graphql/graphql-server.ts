@@ -10,6 +10,7 @@ import { authenticate, type AuthenticationKeys } from "../auth/authenticate.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
+import type { AccountBudget } from "../network/account-budget.js";
 import type { ClientAddressResolver } from "../network/client-address.js";
 import { createContext, type GraphQLContext, type ResolverServices } from "./context.js";
 import type { OperationRules } from "./operation-rules.js";
@@ -22,7 +23,9 @@ const GRAPHQL_BODY_LIMIT = "512kb";
 
 /**
  * GraphQL over HTTP on `/graphql` (Apollo Server): the operation rules, the error formatter, the router's callback
- * mode, and a context per request with its caller. Resolves once the server has started.
+ * mode, and a context per request with its caller. A request of an authenticated caller spends one operation of
+ * its account's budget before anything else runs; past the budget it has no viewer, and the authentication plugin
+ * refuses it as a whole (RATE_LIMITED, 429). Resolves once the server has started.
  */
 export async function graphqlRouter(options: {
   schema: GraphQLSchema;
@@ -36,6 +39,8 @@ export async function graphqlRouter(options: {
   em: () => EntityManager;
   services: ResolverServices;
   authentication: AuthenticationKeys;
+  /** Charged once per request of an authenticated caller, a callback-mode subscription's start included. */
+  budget: Pick<AccountBudget, "charge">;
   addresses: ClientAddressResolver;
   metrics: Metrics;
   logger: Logger;
@@ -84,7 +89,9 @@ export async function graphqlRouter(options: {
       context: async ({ req }) => {
         const em = options.em();
         const clientAddress = addresses.resolve(req.socket.remoteAddress, req.headers["x-forwarded-for"]);
-        const auth = await authenticate(options.authentication, em, req.headers.authorization, clientAddress);
+        const authenticated = await authenticate(options.authentication, em, req.headers.authorization, clientAddress);
+        const overBudget = authenticated.viewer && options.budget.charge(authenticated.viewer.accountId);
+        const auth = overBudget ? { viewer: null, error: overBudget } : authenticated;
         return createContext(() => em, options.services, auth, {
           clientAddress,
           authorization: req.headers.authorization,

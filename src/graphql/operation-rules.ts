@@ -24,13 +24,22 @@ export interface OperationRules {
   parseOptions: ParseOptions;
   /** The limits beside graphql-js's own rules: depth, aliases, directives. */
   validationRules: ValidationRule[];
-  /** Root fields that must be sent alone (each spends a one-time code and is audited on its own). */
+  /**
+   * Root fields that must be sent alone: each spends a one-time code or reveals a secret, and is audited on its
+   * own.
+   */
   sensitiveFields: ReadonlySet<string>;
+  /** Root fields answered without a token, in every environment (over HTTP; graphql-ws needs a token for all). */
+  publicFields: ReadonlySet<string>;
   /** True outside production: introspection and `_service` may run without a token. */
   anonymousIntrospection: boolean;
 }
 
-export function operationRules(config: Pick<Config, "graphql" | "production">, sensitiveFields: readonly string[]): OperationRules {
+export function operationRules(
+  config: Pick<Config, "graphql" | "production">,
+  sensitiveFields: readonly string[],
+  publicFields: readonly string[] = [],
+): OperationRules {
   // Report through the validation context (a validation error for the client), instead of throwing.
   const report = {
     propagateOnRejection: false,
@@ -44,6 +53,7 @@ export function operationRules(config: Pick<Config, "graphql" | "production">, s
       maxDirectivesRule({ n: config.graphql.maxDirectives, ...report }),
     ],
     sensitiveFields: new Set(sensitiveFields),
+    publicFields: new Set(publicFields),
     anonymousIntrospection: !config.production,
   };
 }
@@ -51,12 +61,17 @@ export function operationRules(config: Pick<Config, "graphql" | "production">, s
 /** Root fields answered without a token outside production: introspection and the federation SDL. */
 const ANONYMOUS_FIELDS = new Set(["__typename", "__schema", "__type", "_service"]);
 
-/** True when an operation may run without a viewer: `__typename` alone, or introspection outside production. */
+/**
+ * True when an operation may run without a viewer: it selects only `__typename`, public fields, and introspection
+ * outside production.
+ */
 export function isAnonymousOperation(operation: OperationDefinitionNode, rules: OperationRules): boolean {
   return operation.selectionSet.selections.every(
     (selection) =>
       selection.kind === Kind.FIELD &&
-      (selection.name.value === "__typename" || (rules.anonymousIntrospection && ANONYMOUS_FIELDS.has(selection.name.value))),
+      (selection.name.value === "__typename" ||
+        rules.publicFields.has(selection.name.value) ||
+        (rules.anonymousIntrospection && ANONYMOUS_FIELDS.has(selection.name.value))),
   );
 }
 

@@ -3,11 +3,12 @@ import { GraphQLError } from "graphql";
 import { unauthenticated } from "../domain-error.js";
 import type { Metrics } from "../metrics.js";
 import type { GraphQLContext } from "./context.js";
+import { refusalHttp } from "./error-mapping.js";
 import { isAnonymousOperation, sensitiveFieldRefusal, type OperationRules } from "./operation-rules.js";
 
 /**
- * Refuses an operation as a whole, before anything executes, when the caller is not authenticated: the answer
- * is UNAUTHENTICATED with HTTP 401 and no data.
+ * Refuses an operation as a whole, before anything executes, when there is no viewer: the answer is the reason
+ * (`authError`: UNAUTHENTICATED, FORBIDDEN, ACCOUNT_SUSPENDED, RATE_LIMITED) with its HTTP status and no data.
  */
 export function authenticationPlugin(rules: OperationRules): ApolloServerPlugin<GraphQLContext> {
   return {
@@ -16,8 +17,10 @@ export function authenticationPlugin(rules: OperationRules): ApolloServerPlugin<
         async didResolveOperation({ contextValue, operation }) {
           if (contextValue.viewer || (operation && isAnonymousOperation(operation, rules))) return;
           const error = contextValue.authError ?? unauthenticated();
+          // Apollo Server reads `http` (a status and a Map of headers) and leaves it out of the response.
+          const extensions: Record<string, unknown> = { ...error.extensions, http: refusalHttp(error) };
           throw new GraphQLError(error.message, {
-            extensions: { code: error.code, http: { status: error.code === "FORBIDDEN" ? 403 : 401 } },
+            extensions,
             originalError: error,
           });
         },

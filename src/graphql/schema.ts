@@ -8,6 +8,7 @@ import { AccessResolver } from "../access/access.resolver.js";
 import { AuditResolver } from "../audit/audit.resolver.js";
 import { CallbackEventResolver } from "../callbacks/callback-event.resolver.js";
 import { CredentialsResolver } from "../credentials/credentials.resolver.js";
+import { EnrolmentResolver, ViewerFactorsResolver } from "../enrolment/enrolment.resolver.js";
 import { resolveUserReference } from "../access/user.reference.js";
 import { resolveWalletReference } from "../wallets/wallet.reference.js";
 import { WalletResolver } from "../wallets/wallet.resolver.js";
@@ -28,7 +29,15 @@ const references = {
  */
 export async function buildFederatedSchema(): Promise<GraphQLSchema> {
   const schema = await buildSchema({
-    resolvers: [WalletResolver, AccessResolver, CredentialsResolver, AuditResolver, CallbackEventResolver],
+    resolvers: [
+      WalletResolver,
+      AccessResolver,
+      CredentialsResolver,
+      AuditResolver,
+      CallbackEventResolver,
+      EnrolmentResolver,
+      ViewerFactorsResolver,
+    ],
     validate: false,
     skipCheck: true,
     // Subscriptions bring their own event sources; type-graphql insists on a pub/sub all the same.

@@ -81,10 +81,11 @@ export class Session {
 
 /**
  * Keeps open sessions honest. Every `intervalMs` it ends a session whose token has expired (UNAUTHENTICATED), and,
- * for the accounts whose access version moved (grants, API user state, API key, whitelist: any instance),
- * authenticates each session again: one that no longer authenticates ends with the reason, and each subscription
- * of one that does is checked against what the viewer may see now. One query covers all accounts when nothing
- * changed. It also counts sessions per user, against `maxPerUser`.
+ * for the accounts whose access version moved (grants, API user state, API key, whitelist, suspension: any
+ * instance), authenticates each session again: one that no longer authenticates ends with the reason (a suspended
+ * account's with ACCOUNT_SUSPENDED), and each subscription of one that does is checked against what the viewer
+ * may see now. One query covers all accounts when nothing changed. It also counts sessions per user, against
+ * `maxPerUser`.
  */
 export class SessionGuard {
   private readonly sessions = new Set<Session>();

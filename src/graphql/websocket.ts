@@ -20,6 +20,7 @@ import { authenticate, type AuthenticationKeys } from "../auth/authenticate.js";
 import type { Config } from "../config.js";
 import { DomainError, limitExceeded, unauthenticated } from "../domain-error.js";
 import type { Metrics } from "../metrics.js";
+import type { AccountBudget } from "../network/account-budget.js";
 import type { ClientAddressResolver } from "../network/client-address.js";
 import { createContext, type ResolverServices } from "./context.js";
 import { DocumentCache } from "./document-cache.js";
@@ -112,8 +113,9 @@ function refuseUpgrade(socket: Duplex, status: string): void {
  * that names no client, `maxSocketsPerProxy`), and a socket that sends no `connection_init` in time is closed
  * (4408). A connection is authenticated at init; without a valid token (or past the per-user limit) it is still
  * acknowledged, every subscribe on it is answered with the reason as a coded error, and it is closed soon after
- * (4401, or 1008). Every operation meets the same rules as over HTTP (`operation-rules.ts`) and its errors go
- * through the same formatter. An operation the server refuses or ends gets a last `next` whose result carries
+ * (4401, or 1008). Every subscribe spends one operation of the account's budget, as an HTTP request does (past it:
+ * RATE_LIMITED, the socket stays open). Every operation meets the same rules as over HTTP (`operation-rules.ts`)
+ * and its errors go through the same formatter. An operation the server refuses or ends gets a last `next` whose result carries
  * the coded error, then `complete` (a graphql-ws `error` message is what routers mask as "Unexpected error"); the
  * socket closes only when nothing on it can continue (docs/subscriptions.md).
  */
@@ -123,6 +125,8 @@ export function serveWebSockets(options: {
   em: () => EntityManager;
   services: ResolverServices;
   authentication: AuthenticationKeys;
+  /** Charged once per subscribe on an authenticated socket. */
+  budget: Pick<AccountBudget, "charge">;
   addresses: ClientAddressResolver;
   metrics: Pick<Metrics, "socketsRefused">;
   rules: OperationRules;
@@ -242,6 +246,8 @@ export function serveWebSockets(options: {
           contextValue: { refusal: errors } satisfies Refused,
         });
         if (state.refusal || !state.session) return refused([asGraphQLError(state.refusal ?? unauthenticated())]);
+        const overBudget = options.budget.charge(state.session.viewer.accountId);
+        if (overBudget) return refused([asGraphQLError(overBudget)]);
         // graphql-ws has registered this operation already.
         if (Object.keys(ctx.subscriptions).length > limits.maxOperationsPerSocket) {
           return refused([

@@ -4,6 +4,13 @@ import type { Metrics } from "../metrics.js";
 
 /** The routes counted by name in `http_requests_total`; any other path counts as "other". */
 const COUNTED_ROUTES = ["/graphql", "/healthz", "/readyz", "/metrics", "/token", "/callbacks"];
+/** Route families counted under their prefix, their paths carrying ids. */
+const COUNTED_PREFIXES = ["/provisioning/v1"];
+
+function routeLabel(path: string): string {
+  if (COUNTED_ROUTES.includes(path)) return path;
+  return COUNTED_PREFIXES.find((prefix) => path === prefix || path.startsWith(`${prefix}/`)) ?? "other";
+}
 
 /**
  * The web application behind the HTTP server (everything but the callback ingress, which the server answers
@@ -16,8 +23,9 @@ export function webApp(routers: Router[], deps: { metrics: Pick<Metrics, "httpRe
   app.set("trust proxy", false);
   app.use((req, res, next) => {
     res.on("finish", () => {
-      const path = req.path.replace(/\/$/, "");
-      deps.metrics.httpRequests.inc({ route: COUNTED_ROUTES.includes(path) ? path : "other", status: String(res.statusCode) });
+      // The path as asked: a router mounted under a prefix leaves `req.path` relative to it.
+      const path = (req.originalUrl.split("?")[0] ?? "").replace(/\/$/, "");
+      deps.metrics.httpRequests.inc({ route: routeLabel(path), status: String(res.statusCode) });
     });
     next();
   });

@@ -35,6 +35,12 @@ export class FailureRateLimiter {
         "on conflict (key, window_start) do update set hits = rate_limit_window.hits + 1",
       [`${this.scope}:${key}`, windowStart],
     );
-    await connection.execute("delete from rate_limit_window where window_start < ?", [windowStart - this.windowMs]);
+    // Only this scope's old windows: other scopes keep windows of other lengths in the same table.
+    const prefix = `${this.scope}:`;
+    await connection.execute("delete from rate_limit_window where substr(key, 1, ?) = ? and window_start < ?", [
+      prefix.length,
+      prefix,
+      windowStart - this.windowMs,
+    ]);
   }
 }

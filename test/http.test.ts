@@ -52,7 +52,7 @@ describe("operational endpoints", () => {
   it("answers unknown paths with a JSON 404", async () => {
     const response = await fetch(`${server.url}/nope`);
     expect(response.status).toBe(404);
-    expect(await response.json()).toEqual({ errors: [{ message: "Not found" }] });
+    expect(await response.json()).toEqual({ errors: [{ message: "Not found", extensions: { code: "NOT_FOUND" } }] });
   });
 });
 

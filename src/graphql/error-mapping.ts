@@ -1,6 +1,6 @@
 import { unwrapResolverError } from "@apollo/server/errors";
 import { ConnectionException } from "@mikro-orm/core";
-import type { GraphQLFormattedError } from "graphql";
+import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import { DomainError, type ErrorCode } from "../domain-error.js";
 import type { Logger } from "../logger.js";
 
@@ -34,6 +34,15 @@ export function refusalHttp(error: DomainError): { status: number; headers: Map<
   const retryAfter = error.details.retryAfterSeconds;
   if (typeof retryAfter === "number") headers.set("retry-after", String(retryAfter));
   return { status: REFUSAL_STATUS[error.code] ?? 400, headers };
+}
+
+/**
+ * An error Apollo Server's request pipeline raises without a code for a request it refuses with a 4xx status (a
+ * persisted query whose hash does not match its text): the client's mistake, with a message safe to show.
+ */
+function isRequestRefusal(error: unknown): boolean {
+  const status = (error instanceof GraphQLError ? (error.extensions.http as { status?: unknown } | undefined) : undefined)?.status;
+  return typeof status === "number" && status >= 400 && status < 500;
 }
 
 /**
@@ -71,6 +80,8 @@ export function createErrorFormatter(logger: Logger) {
     if (typeof code === "string" && CLIENT_ERROR_CODES.has(code)) {
       return { ...base, extensions: { code } };
     }
+    // Apollo Server gives an error without a code INTERNAL_SERVER_ERROR, a request it refused with a 4xx included.
+    if (isRequestRefusal(original)) return { ...base, extensions: { code: "BAD_REQUEST" } };
     logger.error({ err: original, path: formatted.path }, "internal error in a GraphQL operation");
     return { ...base, message: "Internal server error", extensions: { code: "INTERNAL_SERVER_ERROR" } };
   };

@@ -31,14 +31,16 @@ export function webApp(routers: Router[], deps: { metrics: Pick<Metrics, "httpRe
   });
   for (const router of routers) app.use(router);
   app.use((_req, res) => {
-    res.status(404).json({ errors: [{ message: "Not found" }] });
+    res.status(404).json({ errors: [{ message: "Not found", extensions: { code: "NOT_FOUND" } }] });
   });
+  // A body that cannot be read (not JSON, too large) is the client's mistake, coded as Apollo Server codes its own.
   const errorHandler: ErrorRequestHandler = (error, _req, res, _next) => {
     const status = typeof error?.status === "number" && error.status >= 400 && error.status < 500 ? error.status : 500;
     if (status === 500) deps.logger.error({ err: error }, "unhandled error in an HTTP request");
     const message =
       status === 500 ? "Internal server error" : error.type === "entity.parse.failed" ? "Malformed JSON body" : error.message;
-    res.status(status).json({ errors: [{ message }] });
+    const code = status === 500 ? "INTERNAL_SERVER_ERROR" : "BAD_REQUEST";
+    res.status(status).json({ errors: [{ message, extensions: { code } }] });
   };
   app.use(errorHandler);
   return app;

@@ -83,6 +83,22 @@ function openEventLog(config: Config, db: Database, logger: Logger): EventLog {
     : new SqliteEventLog(em, db.knex, onStatement);
 }
 
+/**
+ * Applies the pending migrations (`MIGRATE_ON_START`), or refuses to start on a database that has some: the code of
+ * this release needs their schema.
+ */
+async function migrateOrCheck(db: Database, config: Config, logger: Logger): Promise<void> {
+  if (config.migrateOnStart) {
+    const applied = await db.migrate();
+    if (applied.length > 0) logger.info({ migrations: applied }, "applied database migrations");
+    return;
+  }
+  const pending = await db.pendingMigrations();
+  if (pending.length > 0) {
+    throw new Error(`The database lacks ${pending.length} migration(s) of this release (${pending.join(", ")}): run \`npm run migrate\` first`);
+  }
+}
+
 /** Opens the database, applies migrations, seeds when asked, and serves on the configured port. */
 export async function startService(config: Config, options: ServiceOptions = {}): Promise<RunningService> {
   const logger = options.logger ?? createLogger(config.logLevel);
@@ -94,9 +110,10 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const feed = new EventFeed(log, logger, { databaseUrl: config.databaseUrl, pollMs: config.subscriptions.pollMs });
   try {
     db.onStatement(() => metrics.dbStatements.inc());
-    const applied = await db.migrate();
-    if (applied.length > 0) logger.info({ migrations: applied }, "applied database migrations");
-    if (config.seedDemo) {
+    // Instances started together on one database take turns: each migration is applied once, the seed runs once.
+    await db.exclusively(async () => {
+      await migrateOrCheck(db, config, logger);
+      if (!config.seedDemo) return;
       const seeded = await seedDemoData(() => db.orm.em.fork(), {
         stepUp: { box: keys.box, hasher: keys.secretHasher, clock, policy: stepUpPolicy(config.confirmation) },
         invitationTtlMs: config.invitationTtlSeconds * 1000,
@@ -108,7 +125,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
         logger.info({ account: "Demo Merchant" }, "seeded the demo account");
         options.onDemoSeeded?.(seeded);
       }
-    }
+    });
     await feed.start();
   } catch (error) {
     await feed.close();

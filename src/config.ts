@@ -39,6 +39,11 @@ export interface Config {
   };
   /** Base64 of 32 bytes for AES-256-GCM; unset: a key file `<dataDir>/master.key` is generated (not in production). */
   masterKey: string | undefined;
+  /**
+   * Apply pending migrations when the service starts (several instances started together take turns). Off: the
+   * service refuses to start on a database with pending migrations; run `npm run migrate` first. @default true
+   */
+  migrateOnStart: boolean;
   /** Seed the demo account on first start. @default true on the embedded default outside production, else false */
   seedDemo: boolean;
   /** The demo Owner's password; generated and printed once when unset. */
@@ -236,6 +241,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     masterKey,
     seedDemo,
+    migrateOnStart: flag(env, "MIGRATE_ON_START", true),
     demoPassword: optional(env, "DEMO_PASSWORD"),
     demoTotpSecret: optional(env, "DEMO_TOTP_SECRET"),
     trustedProxies,

@@ -5,6 +5,7 @@ import { PostgreSqlDriver } from "@mikro-orm/postgresql";
 import type { Knex, SqlEntityManager } from "@mikro-orm/knex";
 import type LibSql from "libsql";
 import path from "node:path";
+import pg from "pg";
 import type { Config } from "../config.js";
 import { entities } from "./entities.js";
 import { migrationsFor, type Dialect } from "./migrations/index.js";
@@ -23,12 +24,23 @@ export interface Database {
   statementRun(sql: string): void;
   /** Runs the pending migrations of this dialect (the schema never comes from anything else); names those run. */
   migrate(): Promise<string[]>;
+  /** The migrations of this release that the database has not run yet. */
+  pendingMigrations(): Promise<string[]>;
+  /**
+   * Runs `work` while no other instance on the same database runs its own: on PostgreSQL under a session advisory
+   * lock taken on a connection of its own, waiting for an instance that holds it; on SQLite (one process) as is.
+   * Instances started together migrate and seed one after the other.
+   */
+  exclusively<T>(work: () => Promise<T>): Promise<T>;
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
 
 type SqliteConnection = Pick<LibSql.Database, "exec">;
+
+/** The advisory lock instances take to migrate and seed one at a time (any fixed 64-bit number of this service's). */
+const START_LOCK_KEY = "7426918304153379841";
 
 /** The SQLite file of the embedded default. */
 export function sqlitePath(config: Pick<Config, "dataDir">): string {
@@ -112,6 +124,21 @@ export async function openDatabase(config: Pick<Config, "databaseUrl" | "dataDir
     },
     async migrate() {
       return (await orm.getMigrator().up()).map((migration) => migration.name);
+    },
+    async pendingMigrations() {
+      return (await orm.getMigrator().getPendingMigrations()).map((migration) => migration.name);
+    },
+    async exclusively(work) {
+      if (dialect !== "postgresql") return work();
+      const client = new pg.Client({ connectionString: config.databaseUrl, application_name: "access-subgraph start" });
+      await client.connect();
+      try {
+        await client.query("select pg_advisory_lock($1)", [START_LOCK_KEY]);
+        return await work();
+      } finally {
+        // Ending the session releases its advisory lock, whatever `work` did.
+        await client.end().catch(() => {});
+      }
     },
     async ping() {
       try {

@@ -24,6 +24,8 @@ export async function startBuiltServer(env: NodeJS.ProcessEnv, timeoutMs = 20_00
   if (!fs.existsSync(BUILT_ENTRY)) throw new Error("run `npm run build` first (npm test does)");
   const child = spawn(process.execPath, [BUILT_ENTRY], { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
+  let stderr = "";
+  child.stderr!.on("data", (chunk) => (stderr += String(chunk)));
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${stdout}`)), timeoutMs);
     child.stdout!.on("data", (chunk) => {
@@ -34,9 +36,8 @@ export async function startBuiltServer(env: NodeJS.ProcessEnv, timeoutMs = 20_00
         resolve(JSON.parse(line).port);
       }
     });
-    child.once("exit", (code) => reject(new Error(`server exited with ${code}:\n${stdout}`)));
+    child.once("exit", (code) => reject(new Error(`server exited with ${code}:\n${stdout}${stderr}`)));
   });
-  child.stderr!.resume();
   return {
     url: `http://127.0.0.1:${port}`,
     child,

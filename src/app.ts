@@ -188,7 +188,19 @@ export async function startService(config: Config, options: ServiceOptions = {})
   );
   // The ingress is answered by the HTTP server itself: the path the platform loads needs nothing of the web app.
   let app: http.RequestListener = (_req, res) => res.writeHead(503).end();
-  const httpServer = http.createServer((req, res) => (isCallbackRequest(req) ? ingress(req, res) : app(req, res)));
+  // A stopping instance answers what it has read (a callback 200 only once stored) and takes nothing new: a request
+  // that arrives on a kept-alive connection meanwhile is answered 503 and the connection closed, so that the
+  // sender (the platform, the router) retries on another instance.
+  let stopping = false;
+  const httpServer = http.createServer((req, res) => {
+    if (stopping) {
+      res.writeHead(503, { connection: "close", "retry-after": "1", "content-type": "application/json" });
+      res.end(JSON.stringify({ errors: [{ message: "The server is shutting down; retry", extensions: { code: "SHUTTING_DOWN" } }] }));
+      return;
+    }
+    if (isCallbackRequest(req)) ingress(req, res);
+    else app(req, res);
+  });
 
   const guard = new SessionGuard({ authentication, em, clock, logger, maxPerUser: config.websocket.maxSocketsPerUser });
   guard.start(config.subscriptions.accessCheckMs);
@@ -273,10 +285,12 @@ export async function startService(config: Config, options: ServiceOptions = {})
     logger,
     close() {
       closing ??= (async () => {
+        stopping = true;
+        httpServer.closeIdleConnections();
         guard.stop();
         // Every subscription ends with SHUTTING_DOWN, then its socket closes (1001) or the router gets `complete`.
         guard.endAll(shuttingDown());
-        await webSockets.drain(SHUTDOWN_DRAIN_MS);
+        await webSockets.drain(Math.min(SHUTDOWN_DRAIN_MS, config.shutdownTimeoutMs / 3));
         await feed.close();
         await graphql.stop();
         await events.drain();

@@ -44,6 +44,11 @@ export interface Config {
    * service refuses to start on a database with pending migrations; run `npm run migrate` first. @default true
    */
   migrateOnStart: boolean;
+  /**
+   * How long a stopping instance (SIGTERM) may take to end its subscriptions, answer the requests and callbacks it
+   * has read and close; past it the process exits anyway, with 1. @default 15000
+   */
+  shutdownTimeoutMs: number;
   /** Seed the demo account on first start. @default true on the embedded default outside production, else false */
   seedDemo: boolean;
   /** The demo Owner's password; generated and printed once when unset. */
@@ -242,6 +247,7 @@ export function loadConfig(env: Env = process.env): Config {
     masterKey,
     seedDemo,
     migrateOnStart: flag(env, "MIGRATE_ON_START", true),
+    shutdownTimeoutMs: integer(env, "SHUTDOWN_TIMEOUT_MS", 15_000, 1000, 600_000),
     demoPassword: optional(env, "DEMO_PASSWORD"),
     demoTotpSecret: optional(env, "DEMO_TOTP_SECRET"),
     trustedProxies,

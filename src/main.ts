@@ -34,7 +34,10 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     service.logger.info({ signal }, "shutting down");
-    const force = setTimeout(() => process.exit(1), 15_000);
+    const force = setTimeout(() => {
+      service.logger.error({ timeoutMs: config.shutdownTimeoutMs }, "shutdown took longer than SHUTDOWN_TIMEOUT_MS: exiting");
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
     force.unref();
     service.close().then(
       () => process.exit(0),

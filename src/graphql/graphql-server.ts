@@ -31,7 +31,7 @@ export async function graphqlRouter(options: {
   schema: GraphQLSchema;
   rules: OperationRules;
   formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
-  config: Pick<Config, "production" | "subscriptions">;
+  config: Pick<Config, "production" | "subscriptions" | "shutdownTimeoutMs">;
   httpServer: http.Server;
   /** Stops what else serves GraphQL on the server (the WebSockets) when Apollo Server drains. */
   onDrain: () => Promise<void>;
@@ -64,7 +64,8 @@ export async function graphqlRouter(options: {
       error: (message) => logger.error(message),
     },
     plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer: options.httpServer }),
+      // A third of the shutdown's bound for the requests in flight; subscriptions and the event log share the rest.
+      ApolloServerPluginDrainHttpServer({ httpServer: options.httpServer, stopGracePeriodMillis: Math.floor(config.shutdownTimeoutMs / 3) }),
       ApolloServerPluginInlineTraceDisabled(),
       ...(config.production ? [ApolloServerPluginLandingPageDisabled()] : []),
       { async serverWillStart() { return { drainServer: options.onDrain }; } },

@@ -154,7 +154,10 @@ export function serveWebSockets(options: {
   });
   const socketsPerAddress = new Map<string, number>();
   const clientAddresses = new WeakMap<http.IncomingMessage, string>();
+  let draining = false;
   options.httpServer.on("upgrade", (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    // A stopping server takes no new socket: the client (or router) opens one on another instance.
+    if (draining) return refuseUpgrade(socket, "503 Service Unavailable");
     if (pathOf(request.url) !== PATH) {
       metrics.socketsRefused.inc({ reason: "path" });
       return refuseUpgrade(socket, "404 Not Found");
@@ -311,6 +314,7 @@ export function serveWebSockets(options: {
      * message; the others close now (1001). Waits up to `timeoutMs` for every socket to close.
      */
     async drain(timeoutMs: number): Promise<void> {
+      draining = true;
       for (const socket of wss.clients) if (!withSession.has(socket)) socket.close(1001, "Going away");
       const deadline = Date.now() + timeoutMs;
       while (wss.clients.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));

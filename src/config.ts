@@ -49,6 +49,11 @@ export interface Config {
    * has read and close; past it the process exits anyway, with 1. @default 15000
    */
   shutdownTimeoutMs: number;
+  /**
+   * Events received longer ago than this many days are pruned (their idempotency keys are kept longer, see
+   * `events/retention.ts`); 0 keeps every event. @default 90
+   */
+  eventRetentionDays: number;
   /** Seed the demo account on first start. @default true on the embedded default outside production, else false */
   seedDemo: boolean;
   /** The demo Owner's password; generated and printed once when unset. */
@@ -248,6 +253,7 @@ export function loadConfig(env: Env = process.env): Config {
     seedDemo,
     migrateOnStart: flag(env, "MIGRATE_ON_START", true),
     shutdownTimeoutMs: integer(env, "SHUTDOWN_TIMEOUT_MS", 15_000, 1000, 600_000),
+    eventRetentionDays: integer(env, "EVENT_RETENTION_DAYS", 90, 0, 36_500),
     demoPassword: optional(env, "DEMO_PASSWORD"),
     demoTotpSecret: optional(env, "DEMO_TOTP_SECRET"),
     trustedProxies,

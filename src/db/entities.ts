@@ -3,7 +3,7 @@ import { User } from "../access/user.entity.js";
 import { WalletAccess } from "../access/wallet-access.entity.js";
 import { AuditEntry } from "../audit/audit-entry.entity.js";
 import { IdentityLink } from "../auth/identity-link.entity.js";
-import { CallbackEvent, EventSequence } from "../events/event.entity.js";
+import { CallbackEvent, EventSequence, RetainedKey } from "../events/event.entity.js";
 import { ConfirmationState } from "../confirmation/confirmation-state.entity.js";
 import { ApiAccess } from "../credentials/api-access.entity.js";
 import { CallbackSecret } from "../credentials/callback-secret.entity.js";
@@ -27,6 +27,7 @@ export const entities = [
   RateLimitWindow,
   CallbackEvent,
   EventSequence,
+  RetainedKey,
   Invitation,
   RecoveryCode,
   IdentityLink,

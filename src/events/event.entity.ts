@@ -19,6 +19,7 @@ import { CallbackEventKind } from "./event.js";
 export class CallbackEvent {
   [OptionalProps]?:
     | "receivedAt"
+    | "traceContext"
     | "operationStatus"
     | "transferId"
     | "transferStatus"
@@ -106,6 +107,27 @@ export class CallbackEvent {
   /** The body as received, kept for audit. */
   @Property({ type: "text", lazy: true })
   payload!: string;
+
+  /**
+   * The W3C trace context (`traceparent`) of the ingress span that stored the event, so that its deliveries, on any
+   * instance, join that trace; null when tracing is off.
+   */
+  @Property({ type: "string", length: 128, nullable: true })
+  traceContext: string | null = null;
+}
+
+/**
+ * The idempotency keys of events pruned by retention, kept on so that a late redelivery or resend of a pruned
+ * event is still recognised; each until `expiresAt` (null: for good).
+ */
+@Entity({ tableName: "retained_key" })
+export class RetainedKey {
+  /** A signed or resend key, as `callback_event` held it (`idempotencyKeys`). */
+  @PrimaryKey({ type: "string", length: 129 })
+  key!: string;
+
+  @Property({ type: "datetime", nullable: true })
+  expiresAt: Date | null = null;
 }
 
 /** The last sequence number given to an account's events; its row lock orders concurrent commits. */
@@ -116,4 +138,8 @@ export class EventSequence {
 
   @Property({ type: "integer" })
   value!: number;
+
+  /** The highest sequence number retention pruned (0: none): a cursor below it would skip events. */
+  @Property({ type: "integer", default: 0 })
+  prunedThrough: number = 0;
 }

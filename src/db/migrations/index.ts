@@ -6,6 +6,7 @@ import { Migration20261127030000 as PgKeyLocality } from "./postgresql/Migration
 import { Migration20261127040000 as PgAuditTargets } from "./postgresql/Migration20261127040000.js";
 import { Migration20261201000000 as PgEventIdentity } from "./postgresql/Migration20261201000000.js";
 import { Migration20261201010000 as PgPeople } from "./postgresql/Migration20261201010000.js";
+import { Migration20261201020000 as PgInstances } from "./postgresql/Migration20261201020000.js";
 import { Migration20261127000000 as SqliteInitial } from "./sqlite/Migration20261127000000.js";
 import { Migration20261127010000 as SqliteSecrets } from "./sqlite/Migration20261127010000.js";
 import { Migration20261127020000 as SqliteCallbacks } from "./sqlite/Migration20261127020000.js";
@@ -13,6 +14,7 @@ import { Migration20261127030000 as SqliteKeyLocality } from "./sqlite/Migration
 import { Migration20261127040000 as SqliteAuditTargets } from "./sqlite/Migration20261127040000.js";
 import { Migration20261201000000 as SqliteEventIdentity } from "./sqlite/Migration20261201000000.js";
 import { Migration20261201010000 as SqlitePeople } from "./sqlite/Migration20261201010000.js";
+import { Migration20261201020000 as SqliteInstances } from "./sqlite/Migration20261201020000.js";
 
 export type Dialect = "sqlite" | "postgresql";
 
@@ -29,6 +31,7 @@ const migrations: Record<Dialect, MigrationObject[]> = {
     { name: "Migration20261127040000", class: SqliteAuditTargets },
     { name: "Migration20261201000000", class: SqliteEventIdentity },
     { name: "Migration20261201010000", class: SqlitePeople },
+    { name: "Migration20261201020000", class: SqliteInstances },
   ],
   postgresql: [
     { name: "Migration20261127000000", class: PgInitial },
@@ -38,6 +41,7 @@ const migrations: Record<Dialect, MigrationObject[]> = {
     { name: "Migration20261127040000", class: PgAuditTargets },
     { name: "Migration20261201000000", class: PgEventIdentity },
     { name: "Migration20261201010000", class: PgPeople },
+    { name: "Migration20261201020000", class: PgInstances },
   ],
 };
 

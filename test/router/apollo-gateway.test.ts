@@ -7,9 +7,10 @@ import {
   SetApiUserActiveDocument,
   WalletsDocument,
 } from "../generated/graphql.js";
-import { startDepositsSubgraph } from "../fixtures/deposits-subgraph.js";
+import { startDepositsSubgraph } from "../../router/deposits-subgraph.js";
 import { codes, execute, type GraphQLResult } from "../support/graphql-client.js";
-import { compose, startApolloGateway, subgraphsOfSupergraphYaml } from "../support/gateway.js";
+import { compose, subgraphsOfSupergraphYaml } from "../../router/supergraph.js";
+import { startApolloGateway } from "../support/gateway.js";
 import { requestToken } from "../support/token-client.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 

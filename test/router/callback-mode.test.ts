@@ -1,10 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDepositsSubgraph } from "../fixtures/deposits-subgraph.js";
 import { depositCallback, headCursor, postCallback, regenerateCallbackSecret } from "../support/callbacks.js";
-import { compose, subgraphsOfSupergraphYaml } from "../support/gateway.js";
-import { listenForGateway, startHiveGateway } from "../support/hive-gateway.js";
 import { subscribe, wsClient } from "../support/ws-client.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 import { ownerRevokes } from "../support/access.js";
@@ -321,49 +318,6 @@ describe("the server stops: a callback subscription completes with SHUTTING_DOWN
       expect(receiver.messages.length).toBe(sent);
     } finally {
       await receiver.close();
-    }
-  });
-});
-
-describe("through the Hive Gateway's HTTP callback transport", () => {
-  it("delivers a signed callback to a subscriber of the gateway", async () => {
-    const deposits = await startDepositsSubgraph();
-    // The gateway's own origin is the one this subgraph allows.
-    const listening = await listenForGateway();
-    const subgraph = await startTestServer({
-      TRUSTED_PROXIES: "127.0.0.1",
-      SUBSCRIPTION_CALLBACK_ORIGINS: listening.url,
-      SUBSCRIPTION_CALLBACK_MIN_HEARTBEAT_MS: "1000",
-    });
-    const subgraphSecret = await regenerateCallbackSecret(subgraph);
-    const composition = compose(subgraphsOfSupergraphYaml({ access: `${subgraph.url}/graphql`, deposits: deposits.url }));
-    const gateway = await startHiveGateway(composition.supergraphSdl!, "http-callback", listening);
-    const client = wsClient(gateway.url, { token: await subgraph.token("owner@example.com") });
-    try {
-      const subscription = subscribe<{ callbackEvents: { trackingId: string; wallet: { id: string; deposits: { id: string }[] } } }>(
-        client,
-        "subscription($after: String) { callbackEvents(after: $after) { trackingId wallet { id deposits { id } } } }",
-        { after: await headCursor(subgraph, subgraphSecret) },
-      );
-      // The subscription is live once the gateway's callback endpoint has been checked; keep posting until it is.
-      let received: { trackingId: string } | undefined;
-      for (let attempt = 0; attempt < 50 && !received; attempt++) {
-        await postCallback(subgraph.url, depositCallback(subgraphSecret, { trackingId: `via-callback-${attempt}` }));
-        received = await subscription.next(200).then((result) => result.data?.callbackEvents, () => undefined);
-      }
-      expect(received?.trackingId).toMatch(/^via-callback-/);
-      expect(received).toMatchObject({ wallet: { id: "10001", deposits: [{ id: "d-1" }, { id: "d-3" }] } });
-      // Heartbeats keep it alive past the gateway's 2 s window.
-      await new Promise((resolve) => setTimeout(resolve, 2500));
-      await postCallback(subgraph.url, depositCallback(subgraphSecret, { trackingId: "still-alive" }));
-      let last = received!.trackingId;
-      while (last !== "still-alive") last = (await subscription.next(5000)).data!.callbackEvents.trackingId;
-      expect(last).toBe("still-alive");
-    } finally {
-      await client.dispose();
-      await gateway.stop();
-      await deposits.stop();
-      await subgraph.close();
     }
   });
 });

@@ -97,9 +97,19 @@ export function subscribe<T>(
 /**
  * How a subscription the server ended, ended: the errors (message and code) of its last result, which must be
  * followed by `complete` (the contract of docs/subscriptions.md). Results still queued before it are dropped.
+ * Fails when it has not ended within `deadlineMs`.
  */
-export async function endingErrors(subscription: QueuedSubscription<unknown>): Promise<{ message: string; code?: string }[]> {
-  const ended = await subscription.ended;
+export async function endingErrors(
+  subscription: QueuedSubscription<unknown>,
+  deadlineMs = 15_000,
+): Promise<{ message: string; code?: string }[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const ended = await Promise.race([
+    subscription.ended,
+    new Promise((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`the subscription did not end within ${deadlineMs} ms`)), deadlineMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
   if (ended !== "complete") throw new Error(`the subscription ended with ${JSON.stringify(ended)}, not with a result and complete`);
   let last: FormattedExecutionResult<unknown, unknown> | undefined;
   while (subscription.queued() > 0) last = await subscription.next();

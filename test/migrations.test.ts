@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { eventOf, parseCallback } from "../src/callbacks/callback-payload.js";
+import { loadConfig } from "../src/config.js";
 import { openDatabase, type Database } from "../src/db/orm.js";
 import { idempotencyKeys } from "../src/events/batch-plan.js";
 import { createTestDatabase, onPostgres } from "./support/database.js";
@@ -16,7 +17,7 @@ afterEach(async () => {
 async function freshDatabase(): Promise<Database> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "access-migrations-"));
   const database = await createTestDatabase();
-  const db = await openDatabase({ dataDir, databaseUrl: database.databaseUrl });
+  const db = await openDatabase({ dataDir, databaseUrl: database.databaseUrl, database: loadConfig({}).database });
   cleanups.push(async () => {
     await db.close();
     await database.drop();

@@ -53,7 +53,7 @@ function ownLog(onStatement: (sql: string) => void = () => {}, options: { timeou
     : new SqliteEventLog(em, server.service.db.knex, onStatement);
 }
 /** The statement that opens a batch's transaction: SQLite's BEGIN; PostgreSQL's batch is one statement. */
-const opensTransaction = (sql: string) => (onPostgres ? sql.startsWith("with counts as") : sql === "begin immediate");
+const opensTransaction = (sql: string) => (onPostgres ? sql.startsWith("with retained as") : sql === "begin immediate");
 
 const stored = (trackingId: string) => server.em().count(CallbackEvent, { trackingId });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -110,7 +110,7 @@ describe("reading the event log", () => {
     expect((await server.service.log.after(accountId, events[0]!.sequence, 1)).events).toEqual([expect.objectContaining({ sequence: events[1]!.sequence })]);
     const btc = await server.service.log.after(accountId, 0, 1000, { walletIds: [DEMO_WALLETS.BTC], kinds: [last.kind], statuses: [last.transferStatus!] });
     expect(btc.events.map((e) => e.id)).toEqual(events.filter((e) => e.wallet.id === DEMO_WALLETS.BTC).map((e) => e.id));
-    expect(await server.service.log.after(accountId, 0, 10, { walletIds: [] })).toEqual({ events: [], accessVersion: null });
+    expect(await server.service.log.after(accountId, 0, 10, { walletIds: [] })).toEqual({ events: [], accessVersion: null, prunedThrough: null });
   });
 
   it("reads the account's access version with the events (none without events), and where a subscription starts", async () => {
@@ -118,13 +118,13 @@ describe("reading the event log", () => {
       Number((await server.em().getConnection().execute<{ access_version: number }[]>("select access_version from account where id = ?", [accountId]))[0]!.access_version);
     await server.service.events.write(event());
     const { log } = server.service;
-    expect(await log.after(accountId, Number.MAX_SAFE_INTEGER, 10)).toEqual({ events: [], accessVersion: null });
+    expect(await log.after(accountId, Number.MAX_SAFE_INTEGER, 10)).toEqual({ events: [], accessVersion: null, prunedThrough: null });
     const before = await version();
     expect((await log.after(accountId, 0, 1)).accessVersion).toBe(before);
     await server.em().getConnection().execute("update account set access_version = access_version + 1 where id = ?", [accountId]);
     expect((await log.after(accountId, 0, 1)).accessVersion).toBe(before + 1);
     const newest = (await log.after(accountId, 0, 10_000)).events.at(-1)!;
-    expect(await log.head(accountId)).toEqual({ sequence: newest.sequence, accessVersion: before + 1 });
+    expect(await log.head(accountId)).toEqual({ sequence: newest.sequence, accessVersion: before + 1, prunedThrough: 0 });
     expect(await log.heads([accountId, "no-such-account"])).toEqual(new Map([[accountId, newest.sequence]]));
   });
 });

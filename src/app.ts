@@ -21,6 +21,7 @@ import { openDatabase, type Database } from "./db/orm.js";
 import { shuttingDown } from "./domain-error.js";
 import { EVENTS_CHANNEL, EventFeed } from "./events/event-feed.js";
 import type { EventLog } from "./events/event-log.js";
+import { EventRetention } from "./events/retention.js";
 import { GroupCommit } from "./events/group-commit.js";
 import { PostgresEventLog } from "./events/postgres-event-log.js";
 import { SqliteEventLog } from "./events/sqlite-event-log.js";
@@ -30,6 +31,7 @@ import { graphqlRouter } from "./graphql/graphql-server.js";
 import { operationRules } from "./graphql/operation-rules.js";
 import { buildFederatedSchema } from "./graphql/schema.js";
 import { SessionGuard } from "./graphql/session-guard.js";
+import { startTracing } from "./tracing/tracing.js";
 import { serveWebSockets } from "./graphql/websocket.js";
 import { healthRouter } from "./http/health.js";
 import { metricsRouter } from "./http/metrics-route.js";
@@ -63,6 +65,8 @@ export interface RunningService {
   log: EventLog;
   events: GroupCommit;
   feed: EventFeed;
+  /** Prunes old events (`EVENT_RETENTION_DAYS`). */
+  retention: EventRetention;
   /** The secrets verifying each account's callbacks, briefly in memory. */
   callbackSecrets: CallbackSecretCache;
   /** Seals the secrets the service must use again (TOTP seeds, callback secrets). */
@@ -79,7 +83,14 @@ function openEventLog(config: Config, db: Database, logger: Logger): EventLog {
   const em = () => db.orm.em.fork();
   const onStatement = (sql: string) => db.statementRun(sql);
   return db.dialect === "postgresql"
-    ? new PostgresEventLog(em, { databaseUrl: config.databaseUrl!, notifyChannel: EVENTS_CHANNEL, logger, onStatement })
+    ? new PostgresEventLog(em, {
+        databaseUrl: config.databaseUrl!,
+        notifyChannel: EVENTS_CHANNEL,
+        logger,
+        onStatement,
+        timeoutMs: config.database.queryTimeoutMs,
+        connectTimeoutMs: config.database.acquireTimeoutMs,
+      })
     : new SqliteEventLog(em, db.knex, onStatement);
 }
 
@@ -107,7 +118,12 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const keys = deriveKeys(loadMasterKey(config));
   const db = await openDatabase(config);
   const log = openEventLog(config, db, logger);
-  const feed = new EventFeed(log, logger, { databaseUrl: config.databaseUrl, pollMs: config.subscriptions.pollMs });
+  const feed = new EventFeed(log, logger, {
+    databaseUrl: config.databaseUrl,
+    pollMs: config.subscriptions.pollMs,
+    timeoutMs: config.database.queryTimeoutMs,
+    connectTimeoutMs: config.database.acquireTimeoutMs,
+  });
   try {
     db.onStatement(() => metrics.dbStatements.inc());
     // Instances started together on one database take turns: each migration is applied once, the seed runs once.
@@ -135,6 +151,9 @@ export async function startService(config: Config, options: ServiceOptions = {})
   }
 
   const em = () => db.orm.em.fork();
+  // Off (null) unless an OTLP endpoint is configured: then a tracer provider of this service's own.
+  const tracing = startTracing(config.tracing);
+  const tracer = tracing?.tracer ?? null;
   const tokens = createTokenService(config, clock);
   const apiTokens = new ApiTokenService(keys.apiTokenKey, config.jwt.audience, config.apiTokenLifetimeSeconds, clock);
   const authentication: AuthenticationKeys = { tokens, apiTokens };
@@ -142,6 +161,15 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const budget = new AccountBudget(config.accountRequestBudget, clock);
   const callbackSecrets = new CallbackSecretCache(keys.box, clock);
   const events = new GroupCommit(log);
+  const retention = new EventRetention({
+    em,
+    clock,
+    logger,
+    days: config.eventRetentionDays,
+    staleAfterMs: config.callbacks.maxAgeSeconds * 1000,
+    dateValue: db.dialect === "sqlite" ? (ms) => ms : (ms) => new Date(ms),
+  });
+  retention.start();
   const stepUp = { box: keys.box, hasher: keys.secretHasher, clock, policy: stepUpPolicy(config.confirmation) };
   const services: ResolverServices = {
     authentication,
@@ -154,6 +182,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     events: {
       log,
       feed,
+      retentionDays: config.eventRetentionDays,
       sendTimeoutMs: config.subscriptions.sendTimeoutMs,
       ended: (code) => metrics.subscriptionsEnded.inc({ code }),
     },
@@ -178,6 +207,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
       unauthorized: new UnauthorizedLog(logger, clock),
       derivation: config.callbacks.keyDerivation,
       maxAgeMs: config.callbacks.maxAgeSeconds * 1000,
+      tracer,
     },
     (status, outcome, reason) => {
       metrics.callbacks.inc({ outcome });
@@ -217,6 +247,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     formatError,
     guard,
     limits: config.websocket,
+    tracer,
   });
   const graphql = await graphqlRouter({
     schema,
@@ -233,6 +264,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     addresses,
     metrics,
     logger,
+    tracer,
   });
   app = webApp(
     [
@@ -279,6 +311,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     events,
     feed,
     callbackSecrets,
+    retention,
     box: keys.box,
     tokens,
     metrics,
@@ -288,6 +321,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
         stopping = true;
         httpServer.closeIdleConnections();
         guard.stop();
+        await retention.stop();
         // Every subscription ends with SHUTTING_DOWN, then its socket closes (1001) or the router gets `complete`.
         guard.endAll(shuttingDown());
         await webSockets.drain(Math.min(SHUTDOWN_DRAIN_MS, config.shutdownTimeoutMs / 3));
@@ -296,6 +330,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
         await events.drain();
         await log.close();
         await db.close();
+        // Last: the spans of everything above are sent before the service is closed.
+        await tracing?.shutdown(Math.min(SHUTDOWN_DRAIN_MS, config.shutdownTimeoutMs / 3));
       })();
       return closing;
     },

@@ -20,6 +20,23 @@ describe("loadConfig", () => {
     expect(loadConfig({ DATABASE_URL: "postgres://u:p@localhost/db" }).seedDemo).toBe(false);
   });
 
+  it("bounds every wait for the database by default, and keeps the ready check within the readiness contract", () => {
+    expect(loadConfig({}).database).toEqual({ queryTimeoutMs: 10_000, acquireTimeoutMs: 5000, readyCheckTimeoutMs: 2000 });
+    expect(loadConfig({ DB_QUERY_TIMEOUT_MS: "0" }).database.queryTimeoutMs).toBe(0);
+    expect(() => loadConfig({ READY_CHECK_TIMEOUT_MS: "6000" })).toThrow(/READY_CHECK_TIMEOUT_MS must be between 100 and 5000/);
+    expect(() => loadConfig({ DB_ACQUIRE_TIMEOUT_MS: "0" })).toThrow(/DB_ACQUIRE_TIMEOUT_MS must be between/);
+  });
+
+  it.each([
+    [{}, undefined],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318" }, "http://collector:4318/v1/traces"],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: "https://otel.example/base/" }, "https://otel.example/base/v1/traces"],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: "http://a:4318", OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://b:4318/traces" }, "http://b:4318/traces"],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318", OTEL_SDK_DISABLED: "true" }, undefined],
+  ])("sends traces for %j to %s", (env, tracesUrl) => {
+    expect(loadConfig(env).tracing).toEqual({ tracesUrl, serviceName: "access-subgraph", exportDelayMs: 5000 });
+  });
+
   it.each([
     [{ PORT: "http" }, /PORT must be a whole number/],
     [{ PORT: "70000" }, /PORT must be between/],
@@ -28,6 +45,8 @@ describe("loadConfig", () => {
     [{ JWT_SECRET: "short" }, /at least 32 bytes/],
     [{ MASTER_KEY: "c2hvcnQ=" }, /exactly 32 bytes/],
     [{ SEED_DEMO: "maybe" }, /SEED_DEMO must be true or false/],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4318" }, /OTEL_EXPORTER_OTLP_ENDPOINT must be an http\(s\) URL/],
+    [{ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "not a url" }, /OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "not a url" is not a URL/],
     [{ NODE_ENV: "production" }, /In production set JWT_SECRET or JWT_JWKS_URL/],
     [{ NODE_ENV: "production", JWT_SECRET: "x".repeat(32) }, /In production set MASTER_KEY/],
     [

@@ -20,6 +20,26 @@ export interface Config {
   dataDir: string;
   /** `postgres://...` selects PostgreSQL; unset selects the embedded SQLite file `<dataDir>/access.sqlite`. */
   databaseUrl: string | undefined;
+  /**
+   * Bounds on waiting for PostgreSQL, so that a database that stops answering never hangs a request (see
+   * docs/running-several-instances.md).
+   */
+  database: {
+    /**
+     * How long a statement may go unanswered before it is given up and its connection destroyed; 0: no limit. It is
+     * kept by this process, so it holds when the network or the server hangs, where the server's `statement_timeout`
+     * cannot. Far above any statement the service runs while serving; a migration that rewrites a large table may
+     * need more (`npm run migrate` reads it too). @default 10000
+     */
+    queryTimeoutMs: number;
+    /**
+     * How long a request waits for a pooled connection, and a new connection for the server's welcome, before the
+     * request is answered "unavailable, retry". @default 5000
+     */
+    acquireTimeoutMs: number;
+    /** How long `GET /readyz` waits for the database's answer before it answers 503. @default 2000 */
+    readyCheckTimeoutMs: number;
+  };
   /** pino level. @default "info" */
   logLevel: LogLevel;
   jwt: {
@@ -136,6 +156,21 @@ export interface Config {
    * past it they are answered RATE_LIMITED with a retry hint. @default 1200
    */
   accountRequestBudget: number;
+  /**
+   * OpenTelemetry traces, read from the standard variables: off (no tracer, nothing recorded) unless
+   * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT` is set and `OTEL_SDK_DISABLED` is not true.
+   */
+  tracing: {
+    /**
+     * Where spans are sent, OTLP/HTTP with JSON bodies: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` as it is, else
+     * `OTEL_EXPORTER_OTLP_ENDPOINT` followed by `/v1/traces`. @default unset (tracing off)
+     */
+    tracesUrl: string | undefined;
+    /** `service.name` of every span (`OTEL_SERVICE_NAME`). @default "access-subgraph" */
+    serviceName: string;
+    /** Longest wait before ended spans are sent (`OTEL_BSP_SCHEDULE_DELAY`, milliseconds). @default 5000 */
+    exportDelayMs: number;
+  };
 }
 
 /** A configuration value that cannot be used; the process refuses to start with this message. */
@@ -191,6 +226,30 @@ function optional(env: Env, name: string): string | undefined {
   return raw === undefined || raw === "" ? undefined : raw;
 }
 
+/** An http(s) URL, or a ConfigError naming the variable. */
+function httpUrl(name: string, value: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${name}: "${value}" is not a URL`);
+  }
+  if (!["http:", "https:"].includes(url.protocol)) throw new ConfigError(`${name} must be an http(s) URL, got "${value}"`);
+  return url;
+}
+
+/** The OTLP/HTTP traces URL the standard variables name, or undefined when tracing is off. */
+function tracesUrl(env: Env): string | undefined {
+  if (flag(env, "OTEL_SDK_DISABLED", false)) return undefined;
+  const traces = optional(env, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+  if (traces !== undefined) return httpUrl("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", traces).href;
+  const base = optional(env, "OTEL_EXPORTER_OTLP_ENDPOINT");
+  if (base === undefined) return undefined;
+  const url = httpUrl("OTEL_EXPORTER_OTLP_ENDPOINT", base);
+  url.pathname = `${url.pathname.replace(/\/+$/, "")}/v1/traces`;
+  return url.href;
+}
+
 /** Reads and validates the configuration; throws {@link ConfigError} naming the first bad variable. */
 export function loadConfig(env: Env = process.env): Config {
   const production = env.NODE_ENV === "production";
@@ -241,6 +300,11 @@ export function loadConfig(env: Env = process.env): Config {
     host: optional(env, "HOST") ?? "0.0.0.0",
     dataDir: path.resolve(optional(env, "DATA_DIR") ?? "./data"),
     databaseUrl,
+    database: {
+      queryTimeoutMs: integer(env, "DB_QUERY_TIMEOUT_MS", 10_000, 0, 3_600_000),
+      acquireTimeoutMs: integer(env, "DB_ACQUIRE_TIMEOUT_MS", 5000, 100, 600_000),
+      readyCheckTimeoutMs: integer(env, "READY_CHECK_TIMEOUT_MS", 2000, 100, 5000),
+    },
     logLevel,
     jwt: {
       secret: jwtSecret,
@@ -288,5 +352,10 @@ export function loadConfig(env: Env = process.env): Config {
     provisioningToken,
     invitationTtlSeconds: integer(env, "INVITATION_TTL_SECONDS", 259_200, 60, 2_592_000),
     accountRequestBudget: integer(env, "ACCOUNT_REQUEST_BUDGET", 1200, 1, 10_000_000),
+    tracing: {
+      tracesUrl: tracesUrl(env),
+      serviceName: optional(env, "OTEL_SERVICE_NAME") ?? "access-subgraph",
+      exportDelayMs: integer(env, "OTEL_BSP_SCHEDULE_DELAY", 5000, 0, 600_000),
+    },
   };
 }

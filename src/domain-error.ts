@@ -11,6 +11,8 @@ export type ErrorCode =
   | "RATE_LIMITED"
   /** A confirmation asked of a user who has not set a password or turned on the authenticator yet. */
   | "ENROLMENT_REQUIRED"
+  /** A cursor from before what the event log still keeps (retention pruned the events after it). */
+  | "CURSOR_EXPIRED"
   /** The account is suspended by the platform: its users and API user are refused. */
   | "ACCOUNT_SUSPENDED"
   | "LIMIT_EXCEEDED"
@@ -60,6 +62,12 @@ export const shuttingDown = () =>
 
 export const enrolmentRequired = (message: string, missing: "password" | "authenticator") =>
   new DomainError("ENROLMENT_REQUIRED", message, { missing });
+/**
+ * A cursor below what retention kept: resuming from it would skip pruned events. `earliestCursor` resumes with
+ * every event still kept.
+ */
+export const cursorExpired = (earliestCursor: string) =>
+  new DomainError("CURSOR_EXPIRED", "Events after this cursor were pruned by retention: resume from earliestCursor", { earliestCursor });
 export const accountSuspended = () => new DomainError("ACCOUNT_SUSPENDED", "The account is suspended");
 /** Past a request budget; `retryAfterSeconds` says when the next request may be made. */
 export const rateLimited = (message: string, retryAfterSeconds: number) =>

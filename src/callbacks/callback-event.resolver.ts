@@ -5,8 +5,13 @@ import { pageInfoOf } from "../graphql/page-info.js";
 import { DEFAULT_PAGE_SIZE, MAX_CURSOR_LENGTH, MAX_PAGE_SIZE } from "../pagination.js";
 import { WalletObject } from "../wallets/wallet.types.js";
 import type { StoredEvent } from "../events/event.js";
-import { eventCursor, listCallbackEvents, sequenceOf, validateEventFilter } from "./callback-event.service.js";
-import { CallbackEventConnection, CallbackEventFilterInput, CallbackEventObject } from "./callback-event.types.js";
+import { eventCursor, eventRetention, listCallbackEvents, sequenceOf, validateEventFilter } from "./callback-event.service.js";
+import {
+  CallbackEventConnection,
+  CallbackEventFilterInput,
+  CallbackEventObject,
+  CallbackEventRetentionObject,
+} from "./callback-event.types.js";
 import { EventSubscription } from "./event-subscription.js";
 
 interface SubscriptionArgs {
@@ -29,6 +34,12 @@ export class CallbackEventResolver {
   ) {
     const page = await listCallbackEvents(context.services.events.log, context.em, requireViewer(context), { filter, first, after });
     return { edges: page.items, pageInfo: pageInfoOf(page) };
+  }
+
+  @Query(() => CallbackEventRetentionObject, { description: "How far back the history reaches (EVENT_RETENTION_DAYS)." })
+  callbackEventRetention(@Ctx() context: GraphQLContext) {
+    const { log, retentionDays } = context.services.events;
+    return eventRetention(log, requireViewer(context), retentionDays);
   }
 
   @Subscription(() => CallbackEventObject, {
@@ -54,6 +65,7 @@ export class CallbackEventResolver {
         after: sequenceOf(after),
         sendTimeoutMs: events.sendTimeoutMs,
         onEnded: (error) => events.ended(error.code),
+        trace: ctx.trace,
       });
       // The session (the socket, or the callback-mode subscription's own) ends it when its token expires or its
       // access ends; the transport then sends the error to the client as its last message.

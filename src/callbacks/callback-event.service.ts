@@ -1,7 +1,7 @@
 import type { EntityManager } from "@mikro-orm/core";
 import type { Viewer } from "../access/viewer.js";
 import { visibleWalletIds } from "../access/wallet-visibility.js";
-import { badInput } from "../domain-error.js";
+import { badInput, cursorExpired } from "../domain-error.js";
 import type { StoredEvent } from "../events/event.js";
 import type { EventFilter, EventLog } from "../events/event-log.js";
 import { requireWalletId } from "../input-validation.js";
@@ -64,9 +64,23 @@ function readableBy(visible: Set<string> | "all", filter: EventFilter): EventFil
   return { ...filter, walletIds };
 }
 
-/** The history: the viewer's account's events they may see, oldest first, from a cursor. */
+/** How far back the history reaches: the retention in days (null: for good), and the cursor to read it all from. */
+export async function eventRetention(
+  log: Pick<EventLog, "head">,
+  viewer: Viewer,
+  retentionDays: number,
+): Promise<{ days: number | null; earliestCursor: string | null }> {
+  const { prunedThrough } = await log.head(viewer.accountId);
+  return { days: retentionDays > 0 ? retentionDays : null, earliestCursor: prunedThrough > 0 ? eventCursor({ sequence: prunedThrough }) : null };
+}
+
+/**
+ * The history: the viewer's account's events they may see, oldest first, from a cursor. A cursor below what
+ * retention kept is refused with CURSOR_EXPIRED (never a silent gap); without one, the history starts at the
+ * oldest event kept.
+ */
 export async function listCallbackEvents(
-  log: Pick<EventLog, "after">,
+  log: Pick<EventLog, "after" | "head">,
   em: EntityManager,
   viewer: Viewer,
   args: PageArgs & { filter?: EventFilter | null },
@@ -75,6 +89,11 @@ export async function listCallbackEvents(
   const request = parsePageArgs({ first: args.first });
   const after = sequenceOf(args.after) ?? 0;
   const visible = await visibleWalletIds(em, viewer);
-  const { events } = await log.after(viewer.accountId, after, request.limit + 1, readableBy(visible, filter));
+  const { events, prunedThrough } = await log.after(viewer.accountId, after, request.limit + 1, readableBy(visible, filter));
+  if (after > 0) {
+    // With no event after the cursor the read says nothing of pruning: the head does.
+    const pruned = prunedThrough ?? (events.length === 0 ? (await log.head(viewer.accountId)).prunedThrough : 0);
+    if (after < pruned) throw cursorExpired(eventCursor({ sequence: pruned }));
+  }
   return toPage(events, { limit: request.limit, afterKey: args.after ?? null }, (event) => String(event.sequence));
 }

@@ -96,6 +96,20 @@ export class CallbackEventObject {
   replayOf!: string | null;
 }
 
+@ObjectType("CallbackEventRetention", { description: "How far back the history of callback events reaches." })
+export class CallbackEventRetentionObject {
+  @Field(() => Int, { nullable: true, description: "Events are kept this many days after they arrive; null: for good." })
+  days!: number | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "Pass it as `after` to read every event still kept; null when none was pruned. A cursor before it is answered " +
+      "with CURSOR_EXPIRED.",
+  })
+  earliestCursor!: string | null;
+}
+
 export const { Connection: CallbackEventConnection } = connectionTypes("CallbackEvent", CallbackEventObject);
 
 @InputType("CallbackEventFilter", { description: "Every list is optional, at most 50 values; values of a list are ORed." })

@@ -1,9 +1,12 @@
 import type { EntityManager } from "@mikro-orm/core";
+import type { Span, Tracer } from "@opentelemetry/api";
 import type { Clock } from "../clock.js";
 import type { CallbackSecretCache } from "../credentials/callback-secret-cache.js";
 import type { EventFeed } from "../events/event-feed.js";
+import type { NewEvent } from "../events/event.js";
 import type { GroupCommit } from "../events/group-commit.js";
 import type { Logger } from "../logger.js";
+import { inSpan, traceparentOf, type TraceScope } from "../tracing/tracing.js";
 import type { WalletAccounts, WalletFacts } from "../wallets/wallet-accounts.js";
 import { MalformedCallback, eventOf, parseCallback, type ParsedCallback } from "./callback-payload.js";
 import { verifyCallbackSignature, type CallbackKeyDerivation } from "./callback-signature.js";
@@ -20,6 +23,8 @@ export interface IngressDependencies {
   derivation: CallbackKeyDerivation;
   /** Callbacks signed longer ago are stale; 0 accepts any age. */
   maxAgeMs: number;
+  /** The tracer of the ingress's spans; null when tracing is off. */
+  tracer: Tracer | null;
 }
 
 /** How far ahead of this service's clock `meta.time` may be (the platform's clock and ours differ a little). */
@@ -144,9 +149,52 @@ function crossCheck(deps: IngressDependencies, callback: ParsedCallback, wallet:
 
 /**
  * Verifies and stores one callback body. Input problems never throw; a thrown error means the service could not
- * decide (e.g. the database is down) and the sender should retry.
+ * decide (e.g. the database is down) and the sender should retry. With `trace` (the ingress span), each step is a
+ * child span of it (`callback verify`, `callback store`, `callback publish`) and the event is stored with the
+ * ingress span's `traceparent`, so that its deliveries, on any instance, join the trace.
  */
-export async function ingestCallback(deps: IngressDependencies, body: string): Promise<IngressResult> {
+export async function ingestCallback(deps: IngressDependencies, body: string, trace?: TraceScope): Promise<IngressResult> {
+  if (!trace) {
+    const event = await verify(deps, body, null);
+    if ("outcome" in event) return event;
+    const result = await deps.events.write(event);
+    if (!result.stored) return { outcome: "duplicate" };
+    deps.feed.advance(result.accountId, result.sequence);
+    return { outcome: "accepted", sequence: result.sequence };
+  }
+  const traceContext = traceparentOf(trace.context);
+  const event = await inSpan(trace, "callback verify", (span) => verifyTraced(deps, body, traceContext, span));
+  if ("outcome" in event) return event;
+  const result = await inSpan(trace, "callback store", async (span) => {
+    const written = await deps.events.write(event);
+    span.setAttribute("callback.outcome", written.stored ? "accepted" : "duplicate");
+    if (written.stored) span.setAttribute("callback.sequence", written.sequence);
+    return written;
+  });
+  if (!result.stored) return { outcome: "duplicate" };
+  await inSpan(trace, "callback publish", () => deps.feed.advance(result.accountId, result.sequence));
+  return { outcome: "accepted", sequence: result.sequence };
+}
+
+/** `verify`, its answer told on the step's span: which callback it is, or why it is refused. */
+async function verifyTraced(deps: IngressDependencies, body: string, traceContext: string | null, span: Span): Promise<IngressResult | NewEvent> {
+  const event = await verify(deps, body, traceContext);
+  if ("outcome" in event) {
+    span.setAttribute("callback.outcome", event.outcome);
+    if ("reason" in event) span.setAttribute("callback.refusal_reason", event.reason);
+  } else {
+    span.setAttribute("callback.wallet_id", event.walletId);
+    span.setAttribute("callback.kind", event.kind);
+    span.setAttribute("callback.operation_id", event.operationId);
+  }
+  return event;
+}
+
+/**
+ * Parses a body and checks its signature and what it says against the wallet: the event to store (with the trace
+ * it continues), or the refusal.
+ */
+async function verify(deps: IngressDependencies, body: string, traceContext: string | null): Promise<IngressResult | NewEvent> {
   let json: unknown;
   try {
     if (tooDeep(body)) return malformed("malformed", "body (nested too deeply)");
@@ -174,15 +222,11 @@ export async function ingestCallback(deps: IngressDependencies, body: string): P
   }
   const refused = crossCheck(deps, callback, wallet, now);
   if (refused) return refused;
-
-  const event = eventOf(callback, {
+  return eventOf(callback, {
     accountId: wallet.accountId,
     currency: wallet.currency.alpha,
     payload: body,
     receivedAt: new Date(now),
+    traceContext,
   });
-  const result = await deps.events.write(event);
-  if (!result.stored) return { outcome: "duplicate" };
-  deps.feed.advance(result.accountId, result.sequence);
-  return { outcome: "accepted", sequence: result.sequence };
 }

@@ -269,7 +269,7 @@ export function parseCallback(body: unknown, source: string): ParsedCallback {
 /** A verified callback as the event log stores it: its fields, what it signed, and the body as received. */
 export function eventOf(
   callback: ParsedCallback,
-  received: { accountId: string; currency: string; payload: string; receivedAt: Date },
+  received: { accountId: string; currency: string; payload: string; receivedAt: Date; traceContext?: string | null },
 ): NewEvent {
   const transfer = callback.transfer;
   return {
@@ -291,5 +291,6 @@ export function eventOf(
     signedAt: callback.signedAt,
     payload: received.payload,
     receivedAt: received.receivedAt,
+    traceContext: received.traceContext ?? null,
   };
 }

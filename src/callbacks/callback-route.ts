@@ -1,7 +1,9 @@
+import { SpanKind, SpanStatusCode, trace, type Span, type Tracer } from "@opentelemetry/api";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 import zlib from "node:zlib";
 import type { Logger } from "../logger.js";
+import { contextOf, type TraceScope } from "../tracing/tracing.js";
 import { ingestCallback, type IngressDependencies } from "./callback-ingress.js";
 
 /** Largest callback body accepted: the bytes read, and for a compressed body its bytes once inflated too. */
@@ -39,6 +41,25 @@ export function isCallbackRequest(req: Pick<IncomingMessage, "method" | "url">):
   return path === "/callbacks" || path === "/callbacks/";
 }
 
+/** The span of one `POST /callbacks`, a child of the sender's `traceparent` when it sends one; its steps are children of it. */
+function ingressTrace(tracer: Tracer, req: IncomingMessage): { span: Span; scope: TraceScope } {
+  const parent = contextOf(req.headers);
+  const span = tracer.startSpan("POST /callbacks", {
+    kind: SpanKind.SERVER,
+    attributes: { "http.request.method": "POST", "http.route": "/callbacks", "url.path": "/callbacks" },
+  }, parent);
+  return { span, scope: { tracer, context: trace.setSpan(parent, span) } };
+}
+
+/** Ends an ingress span with the answer: its status, outcome and refusal reason (a 5xx marks it failed). */
+function endIngressSpan(span: Span, status: number, outcome: string, reason: string | undefined, message: string | undefined): void {
+  span.setAttribute("http.response.status_code", status);
+  span.setAttribute("callback.outcome", outcome);
+  if (reason) span.setAttribute("callback.refusal_reason", reason);
+  if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message });
+  span.end();
+}
+
 /**
  * `POST /callbacks`: the platform's deposit and payout callbacks. 200 with an empty body once the event is
  * durably stored (or was stored before); 400 naming a malformed field; 401 for a bad signature or an unknown
@@ -55,6 +76,7 @@ export function callbackHandler(
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const answer = (
     res: ServerResponse,
+    span: Span | undefined,
     status: number,
     outcome: string,
     message?: string,
@@ -62,6 +84,7 @@ export function callbackHandler(
     reason = status >= 400 && status < 500 ? outcome : undefined,
   ) => {
     answered(status, outcome, reason);
+    if (span) endIngressSpan(span, status, outcome, reason, message);
     if (res.headersSent || res.destroyed) return;
     if (message === undefined) {
       res.writeHead(status, { ...headers, "content-length": "0" }).end();
@@ -73,22 +96,25 @@ export function callbackHandler(
       .end(body);
   };
   // The rest of a refused body is not read: the connection cannot be reused.
-  const refuse = (res: ServerResponse, status: number, outcome: string, message: string) =>
-    answer(res, status, outcome, message, { connection: "close" });
+  const refuse = (res: ServerResponse, span: Span | undefined, status: number, outcome: string, message: string) =>
+    answer(res, span, status, outcome, message, { connection: "close" });
 
   return (req, res) => {
+    // Only a check while tracing is off.
+    const traced = deps.tracer ? ingressTrace(deps.tracer, req) : undefined;
+    const span = traced?.span;
     if (!JSON_CONTENT_TYPE.test(req.headers["content-type"] ?? "")) {
-      refuse(res, 415, "unsupported_media_type", "Send application/json");
+      refuse(res, span, 415, "unsupported_media_type", "Send application/json");
       return;
     }
     const encoding = (req.headers["content-encoding"] ?? "identity").trim().toLowerCase();
     if (!(encoding in DECODERS)) {
-      refuse(res, 415, "unsupported_media_type", `Unsupported content encoding ${JSON.stringify(encoding)}`);
+      refuse(res, span, 415, "unsupported_media_type", `Unsupported content encoding ${JSON.stringify(encoding)}`);
       return;
     }
     const readTooLarge = `The ${encoding === "identity" ? "" : "compressed "}body exceeds ${MAX_CALLBACK_BYTES} bytes`;
     if (Number(req.headers["content-length"]) > MAX_CALLBACK_BYTES) {
-      refuse(res, 413, "too_large", readTooLarge);
+      refuse(res, span, 413, "too_large", readTooLarge);
       return;
     }
 
@@ -115,7 +141,7 @@ export function callbackHandler(
         compressed += chunk.length;
         if (compressed > MAX_CALLBACK_BYTES) {
           stop();
-          refuse(res, 413, "too_large", readTooLarge);
+          refuse(res, span, 413, "too_large", readTooLarge);
         }
       });
     }
@@ -124,12 +150,12 @@ export function callbackHandler(
       size += chunk.length;
       if (size > MAX_CALLBACK_BYTES) {
         stop();
-        refuse(res, 413, "too_large", `The ${decoder ? "inflated " : ""}body exceeds ${MAX_CALLBACK_BYTES} bytes`);
+        refuse(res, span, 413, "too_large", `The ${decoder ? "inflated " : ""}body exceeds ${MAX_CALLBACK_BYTES} bytes`);
         return;
       }
       if (decoder && size > MAX_INFLATION_RATIO * compressed + INFLATION_ALLOWANCE) {
         stop();
-        refuse(res, 413, "too_large", `The inflated body exceeds ${MAX_INFLATION_RATIO} times its compressed size`);
+        refuse(res, span, 413, "too_large", `The inflated body exceeds ${MAX_INFLATION_RATIO} times its compressed size`);
         return;
       }
       chunks.push(chunk);
@@ -137,7 +163,7 @@ export function callbackHandler(
     const unreadable = () => {
       if (done) return;
       stop();
-      refuse(res, 400, "malformed", "The body could not be read");
+      refuse(res, span, 400, "malformed", "The body could not be read");
     };
     req.on("error", unreadable);
     decoder?.on("error", unreadable);
@@ -145,16 +171,16 @@ export function callbackHandler(
       if (done) return;
       done = true;
       const body = chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks, size).toString("utf8");
-      ingestCallback(deps, body).then(
+      ingestCallback(deps, body, traced?.scope).then(
         (result) => {
-          if (result.outcome === "accepted" || result.outcome === "duplicate") answer(res, 200, result.outcome);
+          if (result.outcome === "accepted" || result.outcome === "duplicate") answer(res, span, 200, result.outcome);
           else if (result.outcome === "malformed") {
-            answer(res, 400, "malformed", `Missing or invalid ${result.field}`, {}, result.reason);
-          } else answer(res, 401, "unauthorized", UNAUTHORIZED_CALLBACK, {}, result.reason);
+            answer(res, span, 400, "malformed", `Missing or invalid ${result.field}`, {}, result.reason);
+          } else answer(res, span, 401, "unauthorized", UNAUTHORIZED_CALLBACK, {}, result.reason);
         },
         (error: unknown) => {
           logger.error({ err: error }, "could not store a callback; answered 503 so that the sender retries");
-          answer(res, 503, "unavailable", "The callback could not be stored now; retry later", { "retry-after": "5" });
+          answer(res, span, 503, "unavailable", "The callback could not be stored now; retry later", { "retry-after": "5" });
         },
       );
     });

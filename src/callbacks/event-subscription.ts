@@ -1,11 +1,13 @@
 import type { EntityManager } from "@mikro-orm/core";
+import { SpanKind, trace, type Span } from "@opentelemetry/api";
 import type { Viewer } from "../access/viewer.js";
-import { accessChanged, DomainError, slowConsumer } from "../domain-error.js";
+import { accessChanged, cursorExpired, DomainError, slowConsumer } from "../domain-error.js";
 import type { StoredEvent } from "../events/event.js";
 import type { EventFeed } from "../events/event-feed.js";
 import type { EventFilter } from "../events/event-log.js";
 import { visibleWalletIds } from "../access/wallet-visibility.js";
-import { eventMatches } from "./callback-event.service.js";
+import { contextOf, failSpan, type TraceScope } from "../tracing/tracing.js";
+import { eventCursor, eventMatches } from "./callback-event.service.js";
 
 /** Events read from the log per step; also the most a subscription holds in memory. */
 const BATCH = 100;
@@ -28,6 +30,32 @@ export interface EventSubscriptionOptions {
   sendTimeoutMs: number;
   /** Called once with the error that ended the subscription, when it ended before its consumer stopped it. */
   onEnded?: (error: DomainError) => void;
+  /** The subscription's span, which each delivery links to; null or absent when tracing is off. */
+  trace?: TraceScope | null;
+}
+
+/**
+ * The span of one event's delivery to one subscriber: the child of the ingress span that stored the event (its
+ * stored `traceparent`, whichever instance stored it; a trace of its own for an event stored untraced), linked to
+ * the subscription's span. It lasts until the consumer takes the next event, that is once this one was executed
+ * and sent.
+ */
+function deliverySpan(scope: TraceScope, event: StoredEvent): Span {
+  const subscription = trace.getSpanContext(scope.context);
+  return scope.tracer.startSpan(
+    "callback deliver",
+    {
+      kind: SpanKind.CONSUMER,
+      links: subscription ? [{ context: subscription }] : [],
+      attributes: {
+        "callback.event_id": event.id,
+        "callback.sequence": event.sequence,
+        "callback.wallet_id": event.wallet.id,
+        "callback.operation_id": event.operationId,
+      },
+    },
+    contextOf(event.traceContext ? { traceparent: event.traceContext } : null),
+  );
 }
 
 /** True when `now` lacks a wallet that `before` had. */
@@ -62,6 +90,8 @@ export class EventSubscription implements AsyncIterableIterator<StoredEvent> {
   private readonly endListeners: (() => void)[] = [];
   /** The cursor is the head read at the start: no read is needed before the next news. */
   private atHead = false;
+  /** The span of the event last handed to the consumer, until it takes the next (tracing on only). */
+  private delivery: Span | null = null;
 
   constructor(private readonly options: EventSubscriptionOptions) {
     this.cursor = options.after;
@@ -70,6 +100,7 @@ export class EventSubscription implements AsyncIterableIterator<StoredEvent> {
 
   async next(): Promise<IteratorResult<StoredEvent>> {
     this.disarm();
+    this.delivered();
     const { feed, filter } = this.options;
     const accountId = this.viewer.accountId;
     if (this.visible === null && !this.finished) await this.start();
@@ -77,12 +108,15 @@ export class EventSubscription implements AsyncIterableIterator<StoredEvent> {
       const event = this.buffer.shift();
       if (event) {
         this.arm();
+        if (this.options.trace) this.delivery = deliverySpan(this.options.trace, event);
         return { value: event, done: false };
       }
       // Started at the head, there is nothing to read until the feed says there is more.
       const read = this.atHead ? null : await feed.read(accountId, this.cursor!, BATCH);
       this.atHead = false;
       if (read?.accessVersion != null && read.accessVersion !== this.accessVersion) await this.checkAccess(read.accessVersion);
+      // Retention pruned events after the cursor (a subscriber that fell that far behind): never a silent gap.
+      if (read?.prunedThrough != null && read.prunedThrough > this.cursor!) this.end(cursorExpired(eventCursor({ sequence: read.prunedThrough })));
       if (this.finished) break;
       for (const row of read?.events ?? []) {
         this.cursor = row.sequence;
@@ -133,6 +167,7 @@ export class EventSubscription implements AsyncIterableIterator<StoredEvent> {
   private async start(): Promise<void> {
     const head = await this.options.feed.head(this.viewer.accountId);
     this.accessVersion = head.accessVersion;
+    if (this.cursor !== null && this.cursor < head.prunedThrough) return this.end(cursorExpired(eventCursor({ sequence: head.prunedThrough })));
     const visible = await visibleWalletIds(this.options.em(), this.viewer);
     if (this.cursor === null) {
       this.cursor = head.sequence;
@@ -161,6 +196,7 @@ export class EventSubscription implements AsyncIterableIterator<StoredEvent> {
     this.finished = true;
     this.waiting?.cancel();
     this.disarm();
+    this.delivered();
     this.buffer.length = 0;
     for (const listener of this.endListeners.splice(0)) listener();
     return { value: undefined, done: true };
@@ -176,8 +212,19 @@ export class EventSubscription implements AsyncIterableIterator<StoredEvent> {
   }
 
   private arm(): void {
-    this.watchdog = setTimeout(() => this.end(slowConsumer()), this.options.sendTimeoutMs);
+    this.watchdog = setTimeout(() => {
+      const error = slowConsumer();
+      // The consumer did not take the event it was handed: that delivery failed.
+      if (this.delivery) failSpan(this.delivery, error, error.code);
+      this.end(error);
+    }, this.options.sendTimeoutMs);
     this.watchdog.unref();
+  }
+
+  /** Ends the span of the event last handed to the consumer. */
+  private delivered(): void {
+    this.delivery?.end();
+    this.delivery = null;
   }
 
   private disarm(): void {

@@ -1,4 +1,4 @@
-import { MikroORM, ReflectMetadataProvider, type Options } from "@mikro-orm/core";
+import { ConnectionException, DriverException, MikroORM, ReflectMetadataProvider, type Options } from "@mikro-orm/core";
 import { LibSqlDriver } from "@mikro-orm/libsql";
 import { Migrator } from "@mikro-orm/migrations";
 import { PostgreSqlDriver } from "@mikro-orm/postgresql";
@@ -7,6 +7,7 @@ import type LibSql from "libsql";
 import path from "node:path";
 import pg from "pg";
 import type { Config } from "../config.js";
+import { isDatabaseUnavailable } from "./database-unavailable.js";
 import { entities } from "./entities.js";
 import { migrationsFor, type Dialect } from "./migrations/index.js";
 import { ensurePrivateFile, restrictMode } from "../private-files.js";
@@ -32,7 +33,7 @@ export interface Database {
    * Instances started together migrate and seed one after the other.
    */
   exclusively<T>(work: () => Promise<T>): Promise<T>;
-  /** True when the database answers a trivial query. */
+  /** True when the database answers a trivial query within the ready-check timeout (`READY_CHECK_TIMEOUT_MS`). */
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -47,7 +48,57 @@ export function sqlitePath(config: Pick<Config, "dataDir">): string {
   return path.join(config.dataDir, "access.sqlite");
 }
 
-function ormOptions(config: Pick<Config, "databaseUrl" | "dataDir">): { dialect: Dialect; options: Options } {
+/**
+ * PostgreSQL, with the database's silence told apart from its refusals: an error that says no answer came
+ * (`isDatabaseUnavailable`) becomes a `ConnectionException`, which every adapter answers "unavailable, retry".
+ */
+class PostgreSqlDriverTellingSilence extends PostgreSqlDriver {
+  override convertException(exception: Error): DriverException {
+    if (!(exception instanceof DriverException) && isDatabaseUnavailable(exception)) return new ConnectionException(exception);
+    return super.convertException(exception);
+  }
+}
+
+/** A pooled PostgreSQL connection, as the pool hands it out (it names each connection it opens). */
+type PooledClient = pg.Client & { __knexUid: string };
+
+/**
+ * The connections the pool opened, by the name the pool gave them: a statement that times out names its connection
+ * in its error event, and that connection must be ended.
+ */
+class PooledClients {
+  private readonly open = new Map<string, PooledClient>();
+  private readonly abandoned = new WeakSet<pg.Client>();
+
+  add(client: PooledClient): void {
+    this.open.set(client.__knexUid, client);
+    client.once("end", () => this.open.delete(client.__knexUid));
+  }
+
+  /**
+   * Ends the connection of a statement that went unanswered. The client gives up waiting on its own but keeps the
+   * connection, and every later statement on it (a transaction's rollback, the next request's) would queue behind
+   * the unanswered one; ended, its socket is destroyed at once, the statements queued on it fail at once, and the
+   * pool discards it instead of handing it out again.
+   */
+  abandon(uid: string | undefined): void {
+    const client = uid === undefined ? undefined : this.open.get(uid);
+    if (!client) return;
+    this.open.delete(uid!);
+    this.abandoned.add(client);
+    client.end().catch(() => {});
+  }
+
+  /** Whether the pool may hand the connection out (it checks before each time). */
+  usable(client: pg.Client): boolean {
+    return !this.abandoned.has(client);
+  }
+}
+
+function ormOptions(
+  config: Pick<Config, "databaseUrl" | "dataDir" | "database">,
+  pooled: PooledClients,
+): { dialect: Dialect; options: Options } {
   const dialect: Dialect = config.databaseUrl ? "postgresql" : "sqlite";
   const common: Options = {
     entities,
@@ -68,9 +119,34 @@ function ormOptions(config: Pick<Config, "databaseUrl" | "dataDir">): { dialect:
     debug: false,
   };
   if (dialect === "postgresql") {
+    const { queryTimeoutMs, acquireTimeoutMs } = config.database;
     return {
       dialect,
-      options: { ...common, driver: PostgreSqlDriver, clientUrl: config.databaseUrl, pool: { min: 0, max: 10 } },
+      options: {
+        ...common,
+        driver: PostgreSqlDriverTellingSilence,
+        clientUrl: config.databaseUrl,
+        pool: {
+          min: 0,
+          max: 10,
+          afterCreate(client: PooledClient, done: (error: Error | null, client: PooledClient) => void) {
+            pooled.add(client);
+            done(null, client);
+          },
+        },
+        driverOptions: {
+          // A request waits this long for a free connection, or for a new one to open, then fails "unavailable".
+          acquireConnectionTimeout: acquireTimeoutMs,
+          pool: { validate: (client: pg.Client) => pooled.usable(client) },
+          connection: {
+            // Kept by the client, so it holds when the network hangs: the server's statement_timeout would not.
+            query_timeout: queryTimeoutMs || undefined,
+            connectionTimeoutMillis: acquireTimeoutMs,
+            keepAlive: true,
+            application_name: "access-subgraph",
+          },
+        },
+      },
     };
   }
   return {
@@ -98,8 +174,9 @@ function ormOptions(config: Pick<Config, "databaseUrl" | "dataDir">): { dialect:
 }
 
 /** Opens the configured database (SQLite by default, PostgreSQL when `DATABASE_URL` says so). */
-export async function openDatabase(config: Pick<Config, "databaseUrl" | "dataDir">): Promise<Database> {
-  const { dialect, options } = ormOptions(config);
+export async function openDatabase(config: Pick<Config, "databaseUrl" | "dataDir" | "database">): Promise<Database> {
+  const pooled = new PooledClients();
+  const { dialect, options } = ormOptions(config, pooled);
   if (dialect === "sqlite") {
     // SQLite creates the WAL and shared-memory files with the database file's mode: 0600 for all three.
     const file = sqlitePath(config);
@@ -112,6 +189,11 @@ export async function openDatabase(config: Pick<Config, "databaseUrl" | "dataDir
   knex.on("query", (query: { sql: string }) => {
     for (const listener of listeners) listener(query.sql);
   });
+  if (dialect === "postgresql") {
+    knex.on("query-error", (error: unknown, query: { __knexUid?: string }) => {
+      if (isDatabaseUnavailable(error)) pooled.abandon(query.__knexUid);
+    });
+  }
   return {
     orm,
     dialect,
@@ -130,7 +212,12 @@ export async function openDatabase(config: Pick<Config, "databaseUrl" | "dataDir
     },
     async exclusively(work) {
       if (dialect !== "postgresql") return work();
-      const client = new pg.Client({ connectionString: config.databaseUrl, application_name: "access-subgraph start" });
+      // Only the connecting is bounded: waiting for the lock is waiting for another instance's turn.
+      const client = new pg.Client({
+        connectionString: config.databaseUrl,
+        application_name: "access-subgraph start",
+        connectionTimeoutMillis: config.database.acquireTimeoutMs,
+      });
       await client.connect();
       try {
         await client.query("select pg_advisory_lock($1)", [START_LOCK_KEY]);
@@ -141,11 +228,18 @@ export async function openDatabase(config: Pick<Config, "databaseUrl" | "dataDir
       }
     },
     async ping() {
+      // Bounds the wait for a connection too. A statement left unanswered is ended by its own timeout.
+      let timer: NodeJS.Timeout | undefined;
+      const { readyCheckTimeoutMs } = config.database;
+      const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), readyCheckTimeoutMs)));
+      const answered = knex.raw("select 1").then(
+        () => true,
+        () => false,
+      );
       try {
-        await knex.raw("select 1");
-        return true;
-      } catch {
-        return false;
+        return await Promise.race([answered, late]);
+      } finally {
+        clearTimeout(timer);
       }
     },
     close: () => orm.close(true),

@@ -39,6 +39,20 @@ export interface EventsRead {
    * the newest of these events is counted in it (see `access/access-version.ts`); null when there are no events.
    */
   accessVersion: number | null;
+  /**
+   * The highest sequence number retention pruned, as of the same snapshot (null when there are no events): a
+   * cursor below it skipped pruned events.
+   */
+  prunedThrough: number | null;
+}
+
+/** Where an account's log stands: its head, its access version, and how far retention pruned it. */
+export interface LogHead {
+  /** The highest committed sequence number (0 without events). */
+  sequence: number;
+  accessVersion: number;
+  /** The highest sequence number pruned (0: none). */
+  prunedThrough: number;
 }
 
 /**
@@ -54,8 +68,8 @@ export interface EventLog {
   append(events: readonly NewEvent[]): Promise<WriteResult[]>;
   /** An account's events after a sequence number, oldest first, with the access version of the same snapshot. */
   after(accountId: string, sequence: number, limit: number, filter?: EventFilter): Promise<EventsRead>;
-  /** Where a subscription starts: the account's highest committed sequence number (0 without events) and its access version. */
-  head(accountId: string): Promise<{ sequence: number; accessVersion: number }>;
+  /** Where a subscription starts, and how far back the log reaches. */
+  head(accountId: string): Promise<LogHead>;
   /** The highest committed sequence number of each account that has events, in one statement. */
   heads(accountIds: readonly string[]): Promise<Map<string, number>>;
   close(): Promise<void>;
@@ -92,15 +106,16 @@ export abstract class SqlEventLog implements EventLog {
 
   async after(accountId: string, sequence: number, limit: number, filter: EventFilter = {}): Promise<EventsRead> {
     let sql =
-      `select (select access_version from account where id = ?) as access_version, ${READ_COLUMNS.join(", ")} ` +
+      "select (select access_version from account where id = ?) as access_version, " +
+      `(select pruned_through from event_sequence where account_id = ?) as pruned_through, ${READ_COLUMNS.join(", ")} ` +
       "from callback_event where account_id = ? and sequence > ?";
-    const params: unknown[] = [accountId, accountId, sequence];
+    const params: unknown[] = [accountId, accountId, accountId, sequence];
     for (const [column, values] of [
       ["wallet_id", filter.walletIds],
       ["kind", filter.kinds],
     ] as const) {
       if (!values) continue;
-      if (values.length === 0) return { events: [], accessVersion: null };
+      if (values.length === 0) return { events: [], accessVersion: null, prunedThrough: null };
       sql += ` and ${column} in (${placeholders(values.length)})`;
       params.push(...values);
     }
@@ -112,22 +127,31 @@ export abstract class SqlEventLog implements EventLog {
     for (const [column, names, statuses, kind] of statusLists) {
       if (!names) continue;
       const condition = statusCondition(column, names, statuses as StatusCodes<string | number>);
-      if (!condition) return { events: [], accessVersion: null };
+      if (!condition) return { events: [], accessVersion: null, prunedThrough: null };
       sql += ` and ${kind ? "kind = ? and " : ""}${condition.sql}`;
       params.push(...(kind ? [kind] : []), ...condition.params);
     }
     sql += " order by sequence asc limit ?";
     params.push(limit);
-    const rows = await this.execute<ReadRow & { access_version: number | string }>(sql, params);
-    return { events: rows.map(storedOf), accessVersion: rows.length === 0 ? null : Number(rows[0]!.access_version) };
+    const rows = await this.execute<ReadRow & { access_version: number | string; pruned_through: number | string | null }>(sql, params);
+    const first = rows[0];
+    return {
+      events: rows.map(storedOf),
+      accessVersion: first ? Number(first.access_version) : null,
+      prunedThrough: first ? Number(first.pruned_through ?? 0) : null,
+    };
   }
 
-  async head(accountId: string): Promise<{ sequence: number; accessVersion: number }> {
-    const [row] = await this.execute<{ access_version: number | string; value: number | string | null }>(
-      "select a.access_version, s.value from account a left join event_sequence s on s.account_id = a.id where a.id = ?",
+  async head(accountId: string): Promise<LogHead> {
+    const [row] = await this.execute<{ access_version: number | string; value: number | string | null; pruned_through: number | string | null }>(
+      "select a.access_version, s.value, s.pruned_through from account a left join event_sequence s on s.account_id = a.id where a.id = ?",
       [accountId],
     );
-    return { sequence: Number(row?.value ?? 0), accessVersion: Number(row?.access_version ?? 0) };
+    return {
+      sequence: Number(row?.value ?? 0),
+      accessVersion: Number(row?.access_version ?? 0),
+      prunedThrough: Number(row?.pruned_through ?? 0),
+    };
   }
 
   async heads(accountIds: readonly string[]): Promise<Map<string, number>> {

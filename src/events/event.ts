@@ -129,6 +129,8 @@ export interface NewEvent extends EventFields {
   /** The body as received, kept for audit. */
   payload: string;
   receivedAt: Date;
+  /** The `traceparent` of the ingress span that stores it, which its deliveries continue; absent or null: none. */
+  traceContext?: string | null;
 }
 
 /** A stored event, as readers (history, subscriptions) see it. Its wallet is known by id only. */
@@ -147,6 +149,8 @@ export interface StoredEvent extends EventFields {
    * has the same signed message: the earlier one's id. This one cannot be told from a re-cut of the earlier one.
    */
   replayOf: string | null;
+  /** The `traceparent` of the ingress span that stored it (null: stored untraced). */
+  traceContext: string | null;
 }
 
 /** How the log answered one appended event. */
@@ -166,7 +170,7 @@ export type WriteResult =
 export const EVENT_COLUMNS = [
   "id", "account_id", "sequence", "wallet_id", "kind", "operation_id", "tracking_id", "operation_status",
   "transfer_id", "transfer_status", "amount", "amount_cleared", "commission", "fee", "currency", "txid", "signed_at",
-  "received_at", "signed_key", "resend_key", "payload",
+  "received_at", "signed_key", "resend_key", "payload", "trace_context",
 ] as const;
 
 /** A row of `callback_event`, keyed by column, as written. */
@@ -176,7 +180,7 @@ export type EventRow = Record<(typeof EVENT_COLUMNS)[number], string | number | 
 export const READ_COLUMNS = [
   "id", "sequence", "wallet_id", "kind", "operation_id", "tracking_id", "operation_status", "transfer_id",
   "transfer_status", "amount", "amount_cleared", "commission", "fee", "currency", "txid", "signed_at", "received_at",
-  "replay_of",
+  "replay_of", "trace_context",
 ] as const;
 
 /** A row as the drivers return it (numbers may come as text, dates as milliseconds or as dates). */
@@ -208,6 +212,7 @@ export function rowOf(
     signed_key: stored.signedKey,
     resend_key: stored.resendKey,
     payload: event.payload,
+    trace_context: event.traceContext ?? null,
   };
 }
 
@@ -243,5 +248,6 @@ export function storedOf(row: ReadRow): StoredEvent {
     // Milliseconds on the embedded database, a date on PostgreSQL.
     receivedAt: new Date(row.received_at as number | Date),
     replayOf: optional(row.replay_of),
+    traceContext: optional(row.trace_context),
   };
 }

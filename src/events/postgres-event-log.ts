@@ -6,12 +6,17 @@ import { SqlEventLog } from "./event-log.js";
 
 const STORED_KEYS =
   "select signed_key, resend_key from callback_event where signed_key in (select json_array_elements_text($1::json)) " +
-  "union all select signed_key, resend_key from callback_event where resend_key in (select json_array_elements_text($2::json))";
+  "union all select signed_key, resend_key from callback_event where resend_key in (select json_array_elements_text($2::json)) " +
+  // A pruned event's keys are retained (see `retention.ts`): a key there is either kind.
+  "union all select key, key from retained_key where key in (select json_array_elements_text($1::json)) or key in (select json_array_elements_text($2::json))";
 // Advances each account's counter by its number of new rows (locking the counters in account order, until the
 // statement commits), inserts the rows numbered from the counter's value before, and notifies every instance;
-// answers each account's value before. Data-modifying CTEs always run to completion.
+// answers each account's value before. Data-modifying CTEs always run to completion. When a key of the batch is
+// among the keys retained for pruned events ($4), it writes nothing and answers no row: the batch is then written
+// again after reading which keys are stored.
 const WRITE =
-  "with counts as (select account_id, added from json_to_recordset($2::json) as c(account_id text, added int)), " +
+  "with retained as (select 1 from retained_key where key in (select json_array_elements_text($4::json)) limit 1), " +
+  "counts as (select account_id, added from json_to_recordset($2::json) as c(account_id text, added int) where not exists (select 1 from retained)), " +
   "locked as (insert into event_sequence (account_id, value) select account_id, added from counts order by account_id " +
   "on conflict (account_id) do update set value = event_sequence.value + excluded.value returning account_id, value), " +
   "based as (select l.account_id, l.value - c.added as base, l.value from locked l join counts c using (account_id)), " +
@@ -27,6 +32,16 @@ export const WRITER_APPLICATION_NAME = "access-subgraph event writer";
  * database that stopped answering without closing the connection.
  */
 export const WRITE_TIMEOUT_MS = 10_000;
+/** How long opening the writer's connection may take before its batch is answered 503. */
+export const CONNECT_TIMEOUT_MS = 5000;
+/** A key of the batch belongs to a pruned event (the write stored nothing): the batch is written again after reading. */
+class RetainedKeyConflict extends Error {
+  override name = "RetainedKeyConflict";
+}
+
+/** How long closing waits for the server to acknowledge the goodbye. */
+const GOODBYE_MS = 1000;
+
 /** The unique keys a writer on another instance may have just taken (see `append`). */
 const KEY_CONSTRAINTS = new Set(["callback_event_signed_key_unique", "callback_event_resend_key_unique"]);
 
@@ -57,7 +72,10 @@ export class PostgresEventLog extends SqlEventLog {
       logger: { warn(fields: { err: unknown }, message: string): void };
       /** Told of every statement the writer runs (the service counts them). */
       onStatement?: (sql: string) => void;
+      /** How long a statement may go unanswered before its batch fails and the connection is dropped. @default {@link WRITE_TIMEOUT_MS} */
       timeoutMs?: number;
+      /** How long opening a connection may take before the batch fails. @default {@link CONNECT_TIMEOUT_MS} */
+      connectTimeoutMs?: number;
     },
   ) {
     super(em);
@@ -79,13 +97,14 @@ export class PostgresEventLog extends SqlEventLog {
           return await this.write(query, events, attempt > 1);
         } catch (error) {
           const { code, constraint } = error as { code?: string; constraint?: string };
-          if (attempt === 3 || code !== "23505" || !KEY_CONSTRAINTS.has(constraint ?? "")) throw error;
+          const retry = error instanceof RetainedKeyConflict || (code === "23505" && KEY_CONSTRAINTS.has(constraint ?? ""));
+          if (attempt === 3 || !retry) throw error;
         }
       }
     } catch (error) {
       // A refusal by the database leaves the connection usable; anything else (it ended, the server is shutting
       // down) drops it, and the next batch opens another.
-      const refused = error instanceof pg.DatabaseError && !/^(08|57)/.test(error.code ?? "");
+      const refused = error instanceof RetainedKeyConflict || (error instanceof pg.DatabaseError && !/^(08|57)/.test(error.code ?? ""));
       if (!refused) this.drop(client);
       throw error;
     }
@@ -95,14 +114,21 @@ export class PostgresEventLog extends SqlEventLog {
     this.closed = true;
     const client = this.client;
     this.client = null;
-    await client?.end().catch(() => {});
+    if (!client) return;
+    // The connection says goodbye and waits for the server to acknowledge it; over a network that does not answer,
+    // the socket is closed without waiting longer.
+    let timer: NodeJS.Timeout | undefined;
+    const goodbye = client.end().catch(() => {});
+    await Promise.race([goodbye, new Promise<void>((resolve) => (timer = setTimeout(resolve, GOODBYE_MS)))]);
+    clearTimeout(timer);
+    client.connection.stream.destroy();
   }
 
   private async connect(): Promise<pg.Client> {
     if (this.closed) throw new Error("the event writer is closed");
     const client = new pg.Client({
       connectionString: this.options.databaseUrl,
-      connectionTimeoutMillis: 5000,
+      connectionTimeoutMillis: this.options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
       query_timeout: this.options.timeoutMs ?? WRITE_TIMEOUT_MS,
       application_name: WRITER_APPLICATION_NAME,
     });
@@ -144,7 +170,9 @@ export class PostgresEventLog extends SqlEventLog {
       JSON.stringify(plan.rows),
       JSON.stringify(counts),
       this.options.notifyChannel,
+      JSON.stringify(plan.rows.flatMap((row) => [row.signed_key, row.resend_key])),
     ]);
+    if (based.length === 0) throw new RetainedKeyConflict();
     return numberFrom(plan, new Map(based.map((row) => [row.account_id, Number(row.base)]))).results;
   }
 }

@@ -13,7 +13,9 @@ const LOCK_SEQUENCE =
   "on conflict (account_id) do update set value = event_sequence.value returning value";
 const STORED_KEYS =
   "select signed_key, resend_key from callback_event where signed_key in (select value from json_each(?)) " +
-  "union all select signed_key, resend_key from callback_event where resend_key in (select value from json_each(?))";
+  "union all select signed_key, resend_key from callback_event where resend_key in (select value from json_each(?)) " +
+  // A pruned event's keys are retained (see `retention.ts`): a key there is either kind.
+  "union all select key, key from retained_key where key in (select value from json_each(?)) or key in (select value from json_each(?))";
 // One prepared statement per row: in-process, that is cheaper than unpacking JSON.
 const INSERT_EVENT = `insert into callback_event (${EVENT_COLUMNS.join(", ")}) values (${EVENT_COLUMNS.map(() => "?").join(", ")})`;
 const ADVANCE_SEQUENCE = "update event_sequence set value = ? where account_id = ?";
@@ -64,10 +66,9 @@ export class SqliteEventLog extends SqlEventLog {
     try {
       const accounts = [...new Set(events.map((event) => event.accountId))].sort();
       const start = new Map(accounts.map((accountId) => [accountId, (statement(LOCK_SEQUENCE).get([accountId]) as { value: number }).value]));
-      const stored = statement(STORED_KEYS).all([
-        JSON.stringify(events.map((event) => event.signedKey)),
-        JSON.stringify(events.map((event) => event.resendKey)),
-      ]) as StoredKeys;
+      const signedKeys = JSON.stringify(events.map((event) => event.signedKey));
+      const resendKeys = JSON.stringify(events.map((event) => event.resendKey));
+      const stored = statement(STORED_KEYS).all([signedKeys, resendKeys, signedKeys, resendKeys]) as StoredKeys;
       const plan = planBatch(events, stored);
       const { results, rows } = numberFrom(plan, start);
       for (const row of rows) statement(INSERT_EVENT).run(EVENT_COLUMNS.map((column) => row[column]));

@@ -13,6 +13,7 @@ import type { EventLog } from "../events/event-log.js";
 import type { CredentialsDependencies } from "../credentials/secured-operation.js";
 import type { EnrolmentDependencies } from "../enrolment/enrolment.service.js";
 import type { Logger } from "../logger.js";
+import type { TraceScope } from "../tracing/tracing.js";
 import type { Session } from "./session-guard.js";
 
 /** The services resolvers use, named; built once per service (`app.ts`). */
@@ -25,7 +26,9 @@ export interface ResolverServices {
   enrolment: EnrolmentDependencies;
   events: {
     /** The history. */
-    log: Pick<EventLog, "after">;
+    log: Pick<EventLog, "after" | "head">;
+    /** `EVENT_RETENTION_DAYS` (0: events are kept for good). */
+    retentionDays: number;
     /** What subscriptions read and wait on. */
     feed: EventFeed;
     /** How long a consumer may take to accept one event (`SUBSCRIPTION_SEND_TIMEOUT_MS`). */
@@ -64,6 +67,11 @@ export interface GraphQLContext {
    * graphql-ws, one of its own in the router's callback mode; null for every other request.
    */
   session: Session | null;
+  /**
+   * Where the operation's spans go: the tracer, and the operation's span, which its resolvers' spans are children
+   * of and a subscription's deliveries link to; null when tracing is off.
+   */
+  trace: TraceScope | null;
   /** Forgets the loaders and what they cached: the next use makes new ones (a subscription, at each event). */
   renewLoaders(): void;
   loaders: {
@@ -95,7 +103,13 @@ export function createContext(
   em: () => EntityManager,
   services: ResolverServices,
   auth: { viewer: Viewer | null; error: DomainError | null; expiresAt?: number | null },
-  caller: { clientAddress: string; authorization: string | undefined; fromTrustedProxy: boolean; session?: Session | null },
+  caller: {
+    clientAddress: string;
+    authorization: string | undefined;
+    fromTrustedProxy: boolean;
+    session?: Session | null;
+    trace?: TraceScope | null;
+  },
 ): GraphQLContext {
   let forked: EntityManager | undefined;
   let loaders: GraphQLContext["loaders"] | undefined;
@@ -114,6 +128,7 @@ export function createContext(
     expiresAt: auth.expiresAt ?? null,
     fromTrustedProxy: caller.fromTrustedProxy,
     session: caller.session ?? null,
+    trace: caller.trace ?? null,
     responseHeaders: new Map(),
     get loaders() {
       return (loaders ??= createLoaders(loaderEm, auth.viewer));

@@ -1,6 +1,6 @@
 import { unwrapResolverError } from "@apollo/server/errors";
-import { ConnectionException } from "@mikro-orm/core";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
+import { isDatabaseUnavailable } from "../db/database-unavailable.js";
 import { DomainError, type ErrorCode } from "../domain-error.js";
 import type { Logger } from "../logger.js";
 
@@ -68,7 +68,7 @@ export function createErrorFormatter(logger: Logger) {
     if (original instanceof DomainError) {
       return { ...base, message: original.message, extensions: { ...original.details, code: original.code } };
     }
-    if (original instanceof ConnectionException) {
+    if (isDatabaseUnavailable(original)) {
       logger.warn({ err: original }, "database unavailable during a GraphQL operation");
       return {
         ...base,

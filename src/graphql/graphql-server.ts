@@ -3,6 +3,7 @@ import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHt
 import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { expressMiddleware } from "@as-integrations/express5";
 import type { EntityManager } from "@mikro-orm/core";
+import type { Tracer } from "@opentelemetry/api";
 import express, { type Router } from "express";
 import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
 import type http from "node:http";
@@ -14,7 +15,7 @@ import type { AccountBudget } from "../network/account-budget.js";
 import type { ClientAddressResolver } from "../network/client-address.js";
 import { createContext, type GraphQLContext, type ResolverServices } from "./context.js";
 import type { OperationRules } from "./operation-rules.js";
-import { authenticationPlugin, metricsPlugin, responseHeadersPlugin, singleSensitiveFieldPlugin } from "./plugins.js";
+import { authenticationPlugin, metricsPlugin, responseHeadersPlugin, singleSensitiveFieldPlugin, tracingPlugin } from "./plugins.js";
 import type { SessionGuard } from "./session-guard.js";
 import { subscriptionCallbackPlugin } from "./subscription-callback.js";
 
@@ -44,6 +45,8 @@ export async function graphqlRouter(options: {
   addresses: ClientAddressResolver;
   metrics: Metrics;
   logger: Logger;
+  /** Traces each operation and its root fields (`tracingPlugin`); null when tracing is off. */
+  tracer: Tracer | null;
 }): Promise<{ router: Router; stop(): Promise<void> }> {
   const { config, logger, rules, addresses } = options;
   const apollo = new ApolloServer<GraphQLContext>({
@@ -64,6 +67,8 @@ export async function graphqlRouter(options: {
       error: (message) => logger.error(message),
     },
     plugins: [
+      // First, so that its span covers what the other plugins do and refuse.
+      ...(options.tracer ? [tracingPlugin(options.tracer)] : []),
       // A third of the shutdown's bound for the requests in flight; subscriptions and the event log share the rest.
       ApolloServerPluginDrainHttpServer({ httpServer: options.httpServer, stopGracePeriodMillis: Math.floor(config.shutdownTimeoutMs / 3) }),
       ApolloServerPluginInlineTraceDisabled(),

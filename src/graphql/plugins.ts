@@ -1,7 +1,9 @@
 import type { ApolloServerPlugin } from "@apollo/server";
+import { SpanKind, SpanStatusCode, trace, type Tracer } from "@opentelemetry/api";
 import { GraphQLError } from "graphql";
-import { unauthenticated } from "../domain-error.js";
+import { DomainError, unauthenticated } from "../domain-error.js";
 import type { Metrics } from "../metrics.js";
+import { contextOf, failSpan } from "../tracing/tracing.js";
 import type { GraphQLContext } from "./context.js";
 import { refusalHttp } from "./error-mapping.js";
 import { isAnonymousOperation, sensitiveFieldRefusal, type OperationRules } from "./operation-rules.js";
@@ -71,6 +73,76 @@ export function metricsPlugin(metrics: Metrics): ApolloServerPlugin<GraphQLConte
           const outcome = errors?.length ? String(errors[0]!.extensions?.code ?? "ERROR") : "ok";
           metrics.graphqlOperations.inc({ type, outcome });
           stop({ type });
+        },
+      };
+    },
+  };
+}
+
+/** The code an error is answered with: a domain error's own, a GraphQL error's `extensions.code`, or none. */
+function codeOf(error: Error): string | undefined {
+  if (error instanceof DomainError) return error.code;
+  if (error instanceof GraphQLError) {
+    const code = error.originalError instanceof DomainError ? error.originalError.code : error.extensions.code;
+    return typeof code === "string" ? code : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Traces each operation over HTTP: a span named by its type and name (`query Wallets`; `GraphQL Operation` until
+ * the operation is known), the child of the caller's W3C `traceparent` (the router sends it), with a child span
+ * per root field of a query or mutation (`Query.wallets`), which is where resolvers read and write the database.
+ * A response with errors marks the operation's span failed with the first error's code (`error.type`). The
+ * operation's span is the context's `trace`, so that a subscription started by the request (the router's
+ * callback mode) links its deliveries to it.
+ */
+export function tracingPlugin(tracer: Tracer): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart({ request, contextValue }) {
+      const parent = contextOf(request.http?.headers);
+      const span = tracer.startSpan(
+        "GraphQL Operation",
+        { kind: SpanKind.SERVER, attributes: { "http.request.method": request.http?.method ?? "POST", "url.path": "/graphql" } },
+        parent,
+      );
+      const scope = { tracer, context: trace.setSpan(parent, span) };
+      contextValue.trace = scope;
+      return {
+        async didResolveOperation({ operation }) {
+          if (!operation) return;
+          const type = operation.operation;
+          const name = operation.name?.value;
+          span.updateName(name ? `${type} ${name}` : type);
+          span.setAttribute("graphql.operation.type", type);
+          if (name) span.setAttribute("graphql.operation.name", name);
+        },
+        async executionDidStart({ operation }) {
+          if (operation.operation === "subscription") return;
+          return {
+            willResolveField({ info }) {
+              if (info.path.prev !== undefined) return;
+              const field = tracer.startSpan(
+                `${info.parentType.name}.${info.fieldName}`,
+                { attributes: { "graphql.field.name": info.fieldName, "graphql.field.path": String(info.path.key) } },
+                scope.context,
+              );
+              return (error) => {
+                if (error) failSpan(field, error, codeOf(error));
+                field.end();
+              };
+            },
+          };
+        },
+        async willSendResponse({ response }) {
+          span.setAttribute("http.response.status_code", response.http.status ?? 200);
+          const errors = response.body.kind === "single" ? response.body.singleResult.errors : undefined;
+          const first = errors?.[0];
+          if (first) {
+            span.setAttribute("error.type", String(first.extensions?.code ?? "ERROR"));
+            span.setStatus({ code: SpanStatusCode.ERROR, message: first.message });
+          }
+          span.end();
         },
       };
     },

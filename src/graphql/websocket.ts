@@ -1,4 +1,5 @@
 import type { EntityManager } from "@mikro-orm/core";
+import { SpanKind, SpanStatusCode, trace, type Span, type Tracer } from "@opentelemetry/api";
 import {
   GraphQLError,
   execute,
@@ -22,6 +23,7 @@ import { DomainError, limitExceeded, unauthenticated } from "../domain-error.js"
 import type { Metrics } from "../metrics.js";
 import type { AccountBudget } from "../network/account-budget.js";
 import type { ClientAddressResolver } from "../network/client-address.js";
+import { contextOf, type TraceScope } from "../tracing/tracing.js";
 import { createContext, type ResolverServices } from "./context.js";
 import { DocumentCache } from "./document-cache.js";
 import { sensitiveFieldRefusal, type OperationRules } from "./operation-rules.js";
@@ -43,6 +45,8 @@ type SocketState = {
   /** The socket closes with this once its operations have ended. */
   closing?: { code: number; reason: string };
   timer?: NodeJS.Timeout;
+  /** The spans of the operations running on the socket, by id (tracing on only). */
+  spans?: Map<string, Span>;
 };
 
 type SocketContext = Context<Record<string, unknown>, Extra & Partial<SocketState>>;
@@ -133,8 +137,13 @@ export function serveWebSockets(options: {
   formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
   guard: SessionGuard;
   limits: Config["websocket"];
+  /**
+   * Traces each operation, from subscribe to complete (a subscription's deliveries link to its span); null when
+   * tracing is off.
+   */
+  tracer: Tracer | null;
 }) {
-  const { em, rules, limits, guard, addresses, metrics } = options;
+  const { em, rules, limits, guard, addresses, metrics, tracer } = options;
   const documents = new DocumentCache(500, 10_000, rules.parseOptions);
   // A cached document was validated against the same schema and rules: its answer does not change.
   const validated = new WeakMap<DocumentNode, readonly GraphQLError[]>();
@@ -203,6 +212,23 @@ export function serveWebSockets(options: {
     closeWhenIdle(ctx);
   };
 
+  /**
+   * The span of an operation, from its subscribe to its complete. graphql-ws messages carry no headers: its parent
+   * is the subscribe message's `extensions.traceparent` (with `extensions.tracestate`), else the `traceparent`
+   * header of the socket's upgrade request (a router's), else none.
+   */
+  const operationTrace = (tracer: Tracer, state: SocketContext["extra"], id: string, extensions: unknown): TraceScope => {
+    const carrier = typeof (extensions as { traceparent?: unknown } | null | undefined)?.traceparent === "string" ? extensions : state.request.headers;
+    const parent = contextOf(carrier);
+    const span = tracer.startSpan("GraphQL Operation", { kind: SpanKind.SERVER, attributes: { "url.path": PATH } }, parent);
+    (state.spans ??= new Map()).set(id, span);
+    return { tracer, context: trace.setSpan(parent, span) };
+  };
+  const endOperationSpan = (state: SocketContext["extra"], id: string) => {
+    state.spans?.get(id)?.end();
+    state.spans?.delete(id);
+  };
+
   /** Sockets with a live session: the server ends those through their sessions when it stops. */
   const withSession = new WeakSet<WebSocket>();
 
@@ -241,8 +267,9 @@ export function serveWebSockets(options: {
         return true;
       },
       execute: (args: ExecutionArgs) => (isRefused(args.contextValue) ? { errors: args.contextValue.refusal } : execute(args)),
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: (ctx, id, payload) => {
         const state = ctx.extra;
+        const traced = tracer ? operationTrace(tracer, state, id, payload.extensions) : null;
         const refused = (errors: readonly GraphQLError[]) => ({
           schema: options.schema,
           document: REFUSED_DOCUMENT,
@@ -278,6 +305,13 @@ export function serveWebSockets(options: {
           return refused([new GraphQLError("Unable to identify the operation to run", { extensions: { code: "OPERATION_RESOLUTION_FAILURE" } })]);
         }
         const session = state.session;
+        if (traced) {
+          const span = trace.getSpan(traced.context)!;
+          const name = operation.name?.value;
+          span.updateName(name ? `${operation.operation} ${name}` : operation.operation);
+          span.setAttribute("graphql.operation.type", operation.operation);
+          if (name) span.setAttribute("graphql.operation.name", name);
+        }
         const refusal = sensitiveFieldRefusal(operation, document, rules);
         if (refusal) return refused([refusal]);
         return {
@@ -289,19 +323,28 @@ export function serveWebSockets(options: {
             em,
             options.services,
             { viewer: session.viewer, error: null, expiresAt: session.init.expiresAt },
-            { clientAddress: state.clientAddress ?? "unknown", authorization: state.authorization, fromTrustedProxy: false, session },
+            { clientAddress: state.clientAddress ?? "unknown", authorization: state.authorization, fromTrustedProxy: false, session, trace: traced },
           ),
         };
       },
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors
-          ? ({ ...result, errors: format("data" in result ? result.errors : withRequestErrorCodes(result.errors)) } as never)
-          : undefined,
+      onNext: (ctx, id, _payload, _args, result) => {
+        if (!result.errors) return undefined;
+        const span = ctx.extra.spans?.get(id);
+        if (span) {
+          span.setAttribute("error.type", String(result.errors[0]?.extensions.code ?? "ERROR"));
+          span.setStatus({ code: SpanStatusCode.ERROR, message: result.errors[0]?.message });
+        }
+        return { ...result, errors: format("data" in result ? result.errors : withRequestErrorCodes(result.errors)) } as never;
+      },
       onError: (_ctx, _id, _payload, errors) => format(errors) as never,
       // graphql-ws calls this before it sends `complete`: the socket closes after that message, not before.
-      onComplete: (ctx, id) => void setImmediate(() => closeWhenIdle(ctx, id)),
+      onComplete: (ctx, id) => {
+        endOperationSpan(ctx.extra, id);
+        setImmediate(() => closeWhenIdle(ctx, id));
+      },
       onClose: (ctx) => {
         clearTimeout(ctx.extra.timer);
+        for (const id of ctx.extra.spans?.keys() ?? []) endOperationSpan(ctx.extra, id);
         ctx.extra.session?.close();
       },
     },

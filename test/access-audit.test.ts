@@ -246,5 +246,9 @@ describe("wallet access changes in the audit log", () => {
     await em.nativeDelete(Wallet, { id: USDT });
     const added = (await auditLog("demo")).find((row) => row.detail === "User added to the account");
     expect(added).toMatchObject({ action: "GRANT_WALLET_ACCESS", outcome: "SUCCESS", targetUser: null, walletId: USDT, role: "READ_ONLY" });
+    // The e-mail the entry was written with stays.
+    const result = await execute(server.url, AuditLogDocument, { first: 100 }, { token: token[LOG_READER.demo] });
+    const node = result.data!.auditLog.edges.find((edge) => edge.node.id === added!.id)!.node;
+    expect([node.targetUser, node.targetUserEmail, node.actorEmail]).toEqual([null, "new.analyst@example.com", "owner@example.com"]);
   });
 });

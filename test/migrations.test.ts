@@ -41,12 +41,14 @@ async function migrateTo(db: Database, migration: string): Promise<string[]> {
   return (await db.orm.getMigrator().up({ to: migration })).map((run) => run.name);
 }
 
-/** Every table and index of a SQLite database as its normalised definition. */
+/** Every table and index of a SQLite database as its normalised definition (triggers are the migrations' alone). */
 async function sqliteDefinitions(db: Database): Promise<string[]> {
   const rows: { sql: string }[] = await db.orm.em
     .fork()
     .getConnection()
-    .execute("select sql from sqlite_master where sql is not null and name not like 'sqlite_%' and name != 'schema_migrations'");
+    .execute(
+      "select sql from sqlite_master where sql is not null and type in ('table', 'index') and name not like 'sqlite_%' and name != 'schema_migrations'",
+    );
   return rows.map((row) => row.sql.replace(/\s+/g, " ").replace(/;$/, "").trim()).sort();
 }
 
@@ -147,6 +149,34 @@ describe("migrations", () => {
     expect(keysOf(body("1.5", "90045", "17618", "1785399999")).resendKey).toBe(rows[0]!.resend_key);
     expect(keysOf(recut).signedKey).toBe(rows[0]!.signed_key);
     expect(rows[1]).toEqual({ id: "e2", signed_key: null, resend_key: null, replay_of: "e1", operation_status: 3, amount_cleared: "1.4" });
+  });
+
+  it("keep audit entries stored before 20261201030000 with their actor's e-mail, unchained, and append-only after it", async () => {
+    const { db, em, now } = await databaseAt("Migration20261201020000");
+    await em.execute("insert into app_user (id, account_id, email, kind, is_owner, created_at) values (?, ?, ?, ?, ?, ?)", [
+      "u1",
+      "a1",
+      "owner@example.com",
+      "HUMAN",
+      true,
+      now,
+    ]);
+    await em.execute(
+      "insert into audit_entry (account_id, actor_id, action, outcome, client_address, detail, created_at, target_user_id) values (?, ?, ?, ?, ?, ?, ?, ?)",
+      ["a1", "u1", "RESET_PASSWORD", "SUCCESS", "10.0.0.1", "reset", now, "u1"],
+    );
+
+    expect(await migrateTo(db, "Migration20261201030000")).toEqual(["Migration20261201030000"]);
+    const rows = await em.fork().execute("select id, account_id, actor_id, actor_email, target_user_id, target_user_email, previous_hash, hash from audit_entry");
+    expect(rows).toEqual([
+      { id: 1, account_id: "a1", actor_id: "u1", actor_email: "owner@example.com", target_user_id: "u1", target_user_email: "owner@example.com", previous_hash: null, hash: null },
+    ]);
+    await expect(em.fork().execute("update audit_entry set detail = 'x'")).rejects.toThrow(/append-only/);
+    await expect(em.fork().execute("delete from audit_entry")).rejects.toThrow(/append-only/);
+    // The entry outlives its actor and its account.
+    await em.fork().execute("delete from app_user where id = 'u1'");
+    await em.fork().execute("delete from account where id = 'a1'");
+    expect(await em.fork().execute("select actor_id, actor_email from audit_entry")).toEqual([{ actor_id: "u1", actor_email: "owner@example.com" }]);
   });
 
   it.runIf(onPostgres)("build exactly the schema the entities describe (PostgreSQL)", async () => {

@@ -78,8 +78,8 @@ describe("the operator CLI (node dist/src/cli/main.js), in production mode", () 
     expect([owner.isOwner, owner.kind, owner.passwordHash]).toEqual([true, "HUMAN", null]);
     // Hashed with the service's key: the service will recognise the token.
     expect((await em.find(Invitation, { user: owner.id })).map((invitation) => invitation.tokenHash)).toEqual([hasher.hash(token)]);
-    const [entry] = await em.find(AuditEntry, { account: accountId });
-    expect(entry).toMatchObject({ action: "CREATE_ACCOUNT", outcome: "SUCCESS", actor: null, clientAddress: "cli" });
+    const [entry] = await em.find(AuditEntry, { accountId });
+    expect(entry).toMatchObject({ action: "CREATE_ACCOUNT", outcome: "SUCCESS", actorId: null, clientAddress: "cli" });
     expect(entry!.detail).toMatch(/^via cli, request key cli-/);
   });
 
@@ -136,7 +136,7 @@ describe("the operator CLI (node dist/src/cli/main.js), in production mode", () 
     expect(result.data?.wallets.edges.map((edge) => edge.node)).toEqual([
       { id: walletId, status: "IN_PROGRESS", type: "ENTERPRISE", balanceConfirmed: "1.5", balancePending: "-0.25", balanceUnusable: "0.000000000000000001" },
     ]);
-    const entries = await server.em().find(AuditEntry, { account: accountId, walletId }, { orderBy: { id: "asc" } });
+    const entries = await server.em().find(AuditEntry, { accountId, walletId }, { orderBy: { id: "asc" } });
     expect(entries.map((entry) => [entry.action, entry.outcome, entry.clientAddress])).toEqual([
       ["CREATE_WALLET", "SUCCESS", "cli"],
       ["UPDATE_WALLET", "SUCCESS", "cli"],

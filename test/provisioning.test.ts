@@ -66,7 +66,7 @@ async function call(
 const hasher = () => deriveKeys(loadMasterKey(server.service.config)).secretHasher;
 const accountsNamed = (name: string) => server.em().count(Account, { name });
 const audits = (accountId: string, action?: string) =>
-  server.em().find(AuditEntry, { account: accountId, ...(action ? { action } : {}) }, { orderBy: { id: "asc" } });
+  server.em().find(AuditEntry, { accountId, ...(action ? { action } : {}) }, { orderBy: { id: "asc" } });
 
 const WALLETS = "{ wallets { edges { node { id label status type currency { alpha exp } balanceConfirmed balancePending balanceUnusable } } } }";
 type WalletsData = { wallets: { edges: { node: Record<string, unknown> }[] } };
@@ -110,8 +110,8 @@ describe("accounts", () => {
     expect(stored.result).not.toContain(data.ownerInvitation.token);
 
     const [entry] = await audits(data.accountId);
-    expect(entry).toMatchObject({ action: "CREATE_ACCOUNT", outcome: "SUCCESS", actor: null, clientAddress: "127.0.0.1" });
-    expect(entry!.targetUser!.id).toBe(owner.id);
+    expect(entry).toMatchObject({ action: "CREATE_ACCOUNT", outcome: "SUCCESS", actorId: null, clientAddress: "127.0.0.1" });
+    expect(entry!.targetUserId).toBe(owner.id);
     expect(entry!.detail).toContain(`via api, request key ${key}`);
     expect(entry!.detail).not.toContain(data.ownerInvitation.token);
   });
@@ -136,7 +136,7 @@ describe("accounts", () => {
     const invitations = await server.em().find(Invitation, { user: first.body.data.ownerUserId });
     expect(invitations.map((invitation) => invitation.tokenHash)).toEqual([hasher().hash(first.body.data.ownerInvitation.token)]);
     const entries = await audits(first.body.data.accountId, "CREATE_ACCOUNT");
-    expect(entries.map((entry) => [entry.outcome, entry.actor])).toEqual([
+    expect(entries.map((entry) => [entry.outcome, entry.actorId])).toEqual([
       ["SUCCESS", null],
       ["SUCCESS", null],
     ]);
@@ -158,7 +158,7 @@ describe("accounts", () => {
     expect((await server.em().findOneOrFail(Account, created.body.data.accountId)).suspendedAt).toBeNull();
     // The refusal about a known account is audited on it.
     const refused = await audits(created.body.data.accountId, "SUSPEND_ACCOUNT");
-    expect(refused.map((entry) => [entry.outcome, entry.actor])).toEqual([["BAD_USER_INPUT", null]]);
+    expect(refused.map((entry) => [entry.outcome, entry.actorId])).toEqual([["BAD_USER_INPUT", null]]);
   });
 
   it("carries out concurrent calls with one key once", async () => {
@@ -238,7 +238,7 @@ describe("accounts", () => {
     expect([replay.status, replay.body.data.ownerInvitation]).toEqual([200, null]);
     expect(await server.em().count(Invitation, { user: account.ownerUserId })).toBe(1);
     const entries = await audits(account.accountId, "INVITE_OWNER");
-    expect(entries.map((entry) => [entry.outcome, entry.targetUser?.id ?? null])).toEqual([
+    expect(entries.map((entry) => [entry.outcome, entry.targetUserId])).toEqual([
       ["SUCCESS", account.ownerUserId],
       ["SUCCESS", account.ownerUserId],
     ]);
@@ -273,7 +273,7 @@ describe("accounts", () => {
     expect([row.suspendedAt, row.accessVersion]).toEqual([null, 2]);
 
     const entries = await audits(account.accountId);
-    expect(entries.map((entry) => [entry.action, entry.outcome, entry.actor])).toEqual([
+    expect(entries.map((entry) => [entry.action, entry.outcome, entry.actorId])).toEqual([
       ["CREATE_ACCOUNT", "SUCCESS", null],
       ["SUSPEND_ACCOUNT", "SUCCESS", null],
       ["SUSPEND_ACCOUNT", "SUCCESS", null],
@@ -365,7 +365,7 @@ describe("wallets", () => {
     const replay = await call("POST", "/wallets", request, { key });
     expect([replay.status, replay.body.data]).toEqual([200, created.body.data]);
     const [entry] = await audits(account.accountId, "CREATE_WALLET");
-    expect(entry).toMatchObject({ outcome: "SUCCESS", actor: null, walletId });
+    expect(entry).toMatchObject({ outcome: "SUCCESS", actorId: null, walletId });
   });
 
   it("refuses a wallet id already taken (409), an unknown account (404) and a balance finer than the currency (400)", async () => {

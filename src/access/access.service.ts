@@ -164,7 +164,7 @@ export function grantWalletAccess(
   invitations: InvitationDependencies,
 ): Promise<{ entry: AccessEntry; grant: Grant; invitation: IssuedInvitation | null }> {
   const { em, viewer } = context;
-  return auditedOperation(context, AuditAction.GRANT_WALLET_ACCESS, async (subject) => {
+  return auditedOperation(context, AuditAction.GRANT_WALLET_ACCESS, async (subject, commit) => {
     const role = input.role ?? WalletRole.READ_ONLY;
     subject.role = knownRole(role);
     requireOwner(viewer);
@@ -173,7 +173,9 @@ export function grantWalletAccess(
     const email = input.email == null ? null : requireEmail(input.email);
     const wallet = await accountWallet(em, viewer, input.walletId, subject);
 
-    const { user, created, result } = await em.transactional(async (tx) => {
+    // A user this grant adds is named in the SUCCESS entry, which commits with it, and in no entry if it rolls back.
+    let added = false;
+    const { created, result } = await commit(async (tx) => {
       let user: User | null;
       let created = false;
       if (email !== null) {
@@ -184,6 +186,7 @@ export function grantWalletAccess(
         } else {
           user = tx.create(User, { account: viewer.accountId, email, kind: UserKind.HUMAN });
           created = true;
+          added = true;
         }
       } else {
         user = await manageableUser(tx, viewer, input.userId!, subject);
@@ -206,10 +209,12 @@ export function grantWalletAccess(
         throw error;
       }
       const invitation = created ? await issueInvitation(tx, invitations, user.id) : null;
-      return { user, created, result: { entry: await entryOf(tx, viewer, user), grant: { wallet, role }, invitation } };
+      subject.targetUserId = user.id;
+      return { created, result: { entry: await entryOf(tx, viewer, user), grant: { wallet, role }, invitation } };
+    }, (done) => (done.created ? "User added to the account" : undefined)).catch((error: unknown) => {
+      if (added) subject.targetUserId = null;
+      throw error;
     });
-    // A user this grant adds exists only once it commits: noted here, never while it could still roll back.
-    subject.targetUserId = user.id;
     return { result, detail: created ? "User added to the account" : undefined };
   });
 }
@@ -229,7 +234,7 @@ export function changeWalletRole(
   input: ChangeWalletRoleInput,
 ): Promise<{ entry: AccessEntry; grant: Grant }> {
   const { em, viewer } = context;
-  return auditedOperation(context, AuditAction.CHANGE_WALLET_ROLE, async (subject) => {
+  return auditedOperation(context, AuditAction.CHANGE_WALLET_ROLE, async (subject, commit) => {
     subject.role = knownRole(input.role);
     requireOwner(viewer);
     requireGrantable(input.role);
@@ -239,7 +244,7 @@ export function changeWalletRole(
     if (!access) throw notFound(`${user.email} has no access to wallet ${wallet.id}; use grantWalletAccess`);
     subject.previousRole = access.role;
     access.role = input.role;
-    await em.transactional(async (tx) => {
+    await commit(async (tx) => {
       await tx.flush();
       await bumpAccessVersion(tx, viewer.accountId);
     });
@@ -261,14 +266,14 @@ export function revokeWalletAccess(
   input: RevokeWalletAccessInput,
 ): Promise<{ entry: AccessEntry; wallet: Wallet }> {
   const { em, viewer } = context;
-  return auditedOperation(context, AuditAction.REVOKE_WALLET_ACCESS, async (subject) => {
+  return auditedOperation(context, AuditAction.REVOKE_WALLET_ACCESS, async (subject, commit) => {
     requireOwner(viewer);
     const wallet = await accountWallet(em, viewer, input.walletId, subject);
     const user = await manageableUser(em, viewer, input.userId, subject);
     const access = await em.findOne(WalletAccess, { user: user.id, wallet: wallet.id });
     if (!access) throw notFound(`${user.email} has no access to wallet ${wallet.id}`);
     subject.previousRole = access.role;
-    await em.transactional(async (tx) => {
+    await commit(async (tx) => {
       tx.remove(access);
       await tx.flush();
       await bumpAccessVersion(tx, viewer.accountId);

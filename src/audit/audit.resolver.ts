@@ -24,7 +24,13 @@ export class AuditResolver {
 
   /** Through the request's user loader: one statement for a page, and only users the caller may see. */
   @FieldResolver(() => UserObject, { nullable: true })
+  actor(@Root() entry: AuditEntry, @Ctx() context: GraphQLContext): Promise<User | null> | null {
+    return entry.actorId ? context.loaders.users.load(entry.actorId) : null;
+  }
+
+  /** Through the request's user loader, as `actor`. */
+  @FieldResolver(() => UserObject, { nullable: true })
   targetUser(@Root() entry: AuditEntry, @Ctx() context: GraphQLContext): Promise<User | null> | null {
-    return entry.targetUser ? context.loaders.users.load(entry.targetUser.id) : null;
+    return entry.targetUserId ? context.loaders.users.load(entry.targetUserId) : null;
   }
 }

@@ -1,10 +1,14 @@
 import type { EntityManager } from "@mikro-orm/core";
+import type { SqlEntityManager } from "@mikro-orm/knex";
+import { PostgreSqlPlatform } from "@mikro-orm/postgresql";
+import { User } from "../access/user.entity.js";
 import type { WalletRole } from "../access/roles.js";
 import type { Viewer } from "../access/viewer.js";
 import { StepUpError } from "../confirmation/step-up.js";
 import { DomainError, forbidden } from "../domain-error.js";
 import type { Logger } from "../logger.js";
 import { parsePageArgs, toPage, type Page, type PageArgs } from "../pagination.js";
+import { entryHash, type ChainedContent } from "./audit-chain.js";
 import { AuditEntry } from "./audit-entry.entity.js";
 
 /** What was attempted. */
@@ -84,26 +88,52 @@ export function outcomeOf(error: unknown): AuditOutcome {
   return AuditOutcome.ERROR;
 }
 
+/** The key of the transaction-level lock that serialises writers of the chain on PostgreSQL. */
+const AUDIT_CHAIN_LOCK = 0x61756474;
+
 /**
- * Writes one audit entry in its own unit of work, so that it stays even when the operation it describes was
- * refused or rolled back. A failure to write is logged, never hidden.
+ * Writes one audit entry in the transaction `tx` belongs to: the entry commits with that transaction's change or
+ * not at all. A failure to write is thrown, so the transaction rolls back.
+ *
+ * The entry keeps the e-mails of its actor and target user as they are when it is written, and is chained to the
+ * entry before it. One chain runs over all entries, so its writers take turns: on PostgreSQL under a lock held
+ * until the transaction ends; on SQLite the one connection is already theirs alone for the transaction.
+ */
+export async function writeAuditEntry(tx: EntityManager, record: AuditRecord): Promise<void> {
+  if (tx.getPlatform() instanceof PostgreSqlPlatform) {
+    await (tx as SqlEntityManager).execute("select pg_advisory_xact_lock(?)", [AUDIT_CHAIN_LOCK]);
+  }
+  const userIds = [record.actorId, record.targetUserId].filter((id): id is string => typeof id === "string");
+  const users = userIds.length === 0 ? [] : await tx.find(User, { id: { $in: userIds } }, { fields: ["id", "email"] });
+  const emailOf = (id: string | null | undefined) => (id ? (users.find((user) => user.id === id)?.email ?? null) : null);
+  const [last] = await tx.find(AuditEntry, {}, { orderBy: { id: "desc" }, limit: 1, fields: ["id", "hash"] });
+  const content: ChainedContent = {
+    previousHash: last?.hash ?? null,
+    accountId: record.accountId,
+    actorId: record.actorId,
+    actorEmail: emailOf(record.actorId),
+    action: record.action,
+    outcome: record.outcome,
+    clientAddress: record.clientAddress.slice(0, 64),
+    detail: record.detail?.slice(0, 500) ?? null,
+    targetUserId: record.targetUserId ?? null,
+    targetUserEmail: emailOf(record.targetUserId),
+    walletId: record.walletId ?? null,
+    previousRole: record.previousRole ?? null,
+    role: record.role ?? null,
+    createdAt: new Date(),
+  };
+  tx.create(AuditEntry, { ...content, previousRole: record.previousRole ?? null, role: record.role ?? null, hash: entryHash(content) });
+  await tx.flush();
+}
+
+/**
+ * Writes one audit entry in a transaction of its own, so that it stays even when the operation it describes was
+ * refused or rolled back. A failure to write is logged, never hidden; the caller's own outcome stands.
  */
 export async function recordAudit(em: EntityManager, logger: Pick<Logger, "error">, record: AuditRecord): Promise<void> {
   try {
-    const fork = em.fork();
-    fork.create(AuditEntry, {
-      account: record.accountId,
-      actor: record.actorId,
-      action: record.action,
-      outcome: record.outcome,
-      clientAddress: record.clientAddress.slice(0, 64),
-      detail: record.detail?.slice(0, 500) ?? null,
-      targetUser: record.targetUserId ?? null,
-      walletId: record.walletId ?? null,
-      previousRole: record.previousRole ?? null,
-      role: record.role ?? null,
-    });
-    await fork.flush();
+    await em.fork().transactional((tx) => writeAuditEntry(tx, record));
   } catch (error) {
     logger.error({ err: error, action: record.action, outcome: record.outcome }, "could not write an audit entry");
   }
@@ -120,8 +150,8 @@ export async function auditLog(em: EntityManager, viewer: Viewer, args: PageArgs
   }
   const rows = await em.find(
     AuditEntry,
-    { account: viewer.accountId, ...(before === null ? {} : { id: { $lt: before } }) },
-    { orderBy: { id: "desc" }, limit: request.limit + 1, populate: ["actor"] },
+    { accountId: viewer.accountId, ...(before === null ? {} : { id: { $lt: before } }) },
+    { orderBy: { id: "desc" }, limit: request.limit + 1 },
   );
   return toPage(rows, request, (entry) => String(entry.id));
 }

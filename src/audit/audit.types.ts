@@ -15,8 +15,17 @@ export class AuditLogEntryObject {
   @Field(() => Date)
   createdAt!: Date;
 
-  @Field(() => UserObject, { nullable: true, description: "Null when no user could be tied to the call." })
+  @Field(() => UserObject, {
+    nullable: true,
+    description: "Null when no user could be tied to the call, or when that user has been deleted since (see actorEmail).",
+  })
   actor!: UserObject | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: "The actor's e-mail when the entry was written, kept after the user changes it or is deleted.",
+  })
+  actorEmail!: string | null;
 
   @Field(() => AuditAction)
   action!: AuditAction;
@@ -36,6 +45,9 @@ export class AuditLogEntryObject {
       "Wallet access changes: the user whose access it was, once found in the account (null when it was not: see detail).",
   })
   targetUser!: UserObject | null;
+
+  @Field(() => String, { nullable: true, description: "The target user's e-mail when the entry was written." })
+  targetUserEmail!: string | null;
 
   @Field(() => ID, {
     nullable: true,

@@ -9,6 +9,7 @@ import { TOTP_PARAMETERS, openTotpSecret, totpCodeAt } from "../confirmation/tot
 import { deriveKeys, loadMasterKey } from "../credentials/keys.js";
 import { openDatabase, type Database } from "../db/orm.js";
 import { DomainError } from "../domain-error.js";
+import { AUDIT_USAGE, auditCommand } from "./audit-commands.js";
 import { PROVISIONING_USAGE, UsageError, accountCommand, walletCommand } from "./provisioning-commands.js";
 import { SEND_CALLBACK_USAGE, sendCallback } from "./send-callback.js";
 import { WATCH_USAGE, watchEvents } from "./watch-events.js";
@@ -29,7 +30,9 @@ Commands for any set-up:
 ${SEND_CALLBACK_USAGE}
 ${WATCH_USAGE}
 
-${PROVISIONING_USAGE}`;
+${PROVISIONING_USAGE}
+
+${AUDIT_USAGE}`;
 
 function fail(message: string): never {
   console.error(message);
@@ -94,6 +97,7 @@ try {
   else if (command === "watch-events") await watchEvents(rest);
   else if (command === "account") await accountCommand(rest);
   else if (command === "wallet") await walletCommand(rest);
+  else if (command === "audit") await auditCommand(rest);
   else fail(USAGE);
 } catch (error) {
   if (error instanceof UsageError || (error as { code?: unknown }).code?.toString().startsWith("ERR_PARSE_ARGS")) {

@@ -95,31 +95,40 @@ async function requireMigrated(db: Database): Promise<void> {
 }
 
 /**
- * Opens the service's database and keys, as the service has them, without creating either: a CLI pointed at the
- * wrong place must fail, not make an empty database or a new master key (invitations hashed with a key the service
- * does not have would never work).
+ * Opens the service's database as the service has it, without creating it: a CLI pointed at the wrong place must
+ * fail, not make an empty database. Refuses a database not migrated to this version.
  */
-async function withProvisioning<T>(action: (em: EntityManager, deps: ProvisioningDependencies) => Promise<T>): Promise<T> {
+export async function withServiceDatabase<T>(action: (db: Database, config: Config) => Promise<T>): Promise<T> {
   const config: Config = loadConfig();
   if (!config.databaseUrl && !fs.existsSync(sqlitePath(config))) {
     throw new Error(`no database at ${sqlitePath(config)}: set DATA_DIR (or DATABASE_URL) as the service has it`);
   }
-  if (!config.masterKey && !fs.existsSync(path.join(config.dataDir, MASTER_KEY_FILE))) {
-    throw new Error(`no MASTER_KEY and no ${path.join(config.dataDir, MASTER_KEY_FILE)}: run with the service's MASTER_KEY or DATA_DIR`);
-  }
   const db = await openDatabase(config);
   try {
     await requireMigrated(db);
+    return await action(db, config);
+  } finally {
+    await db.close();
+  }
+}
+
+/**
+ * Opens the service's database and keys, as the service has them, without creating either (invitations hashed
+ * with a key the service does not have would never work).
+ */
+async function withProvisioning<T>(action: (em: EntityManager, deps: ProvisioningDependencies) => Promise<T>): Promise<T> {
+  return withServiceDatabase(async (db, config) => {
+    if (!config.masterKey && !fs.existsSync(path.join(config.dataDir, MASTER_KEY_FILE))) {
+      throw new Error(`no MASTER_KEY and no ${path.join(config.dataDir, MASTER_KEY_FILE)}: run with the service's MASTER_KEY or DATA_DIR`);
+    }
     const keys = deriveKeys(loadMasterKey(config));
-    return await action(db.orm.em.fork(), {
+    return action(db.orm.em.fork(), {
       hasher: keys.secretHasher,
       clock: systemClock,
       invitationTtlMs: config.invitationTtlSeconds * 1000,
       logger: createLogger("error", process.stderr),
     });
-  } finally {
-    await db.close();
-  }
+  });
 }
 
 type Printer<T> = (result: T, meta: ProvisioningMeta) => string[];

@@ -67,8 +67,9 @@ export function setApiUserActive(
     () => {
       if (typeof input.active !== "boolean") throw badInput("active must be true or false", "active");
     },
-    async () => {
-      const access = await context.em.transactional(async (tx) => {
+    async (_prepared, commit) => {
+      const detail = input.active ? "API user activated" : "API user deactivated";
+      const access = await commit(async (tx) => {
         const current = await accessForChange(tx, context.viewer.accountId);
         if (input.active && !current.apiUser) {
           current.apiUser =
@@ -80,8 +81,8 @@ export function setApiUserActive(
         await tx.flush();
         await bumpAccessVersion(tx, context.viewer.accountId);
         return current;
-      });
-      return { result: statusOf(access), detail: input.active ? "API user activated" : "API user deactivated" };
+      }, detail);
+      return { result: statusOf(access), detail };
     },
   );
 }
@@ -96,16 +97,17 @@ export function setApiIpWhitelist(
     AuditAction.SET_API_IP_WHITELIST,
     input.confirmation,
     () => normaliseWhitelist(Array.isArray(input.entries) ? input.entries : []),
-    async (entries) => {
-      const access = await context.em.transactional(async (tx) => {
+    async (entries, commit) => {
+      const detail = `${entries.length} entries: ${entries.join(", ")}`;
+      const access = await commit(async (tx) => {
         const current = await accessForChange(tx, context.viewer.accountId);
         current.ipWhitelist = entries;
         current.updatedAt = new Date(context.stepUp.clock.now());
         await tx.flush();
         await bumpAccessVersion(tx, context.viewer.accountId);
         return current;
-      });
-      return { result: statusOf(access), detail: `${entries.length} entries: ${entries.join(", ")}` };
+      }, detail);
+      return { result: statusOf(access), detail };
     },
   );
 }
@@ -126,10 +128,11 @@ export function regenerateApiCredentials(
       const access = await loadAccess(context.em, context.viewer.accountId);
       if (!access?.apiUser) throw badInput("Activate the API user first (setApiUserActive)", "apiUser");
     },
-    async () => {
+    async (_prepared, commit) => {
       const apiKey = generateApiKey();
       const apiSecret = generateApiSecret();
-      const access = await context.em.transactional(async (tx) => {
+      const detail = `new API key ${apiKey}`;
+      const access = await commit(async (tx) => {
         const current = await accessForChange(tx, context.viewer.accountId);
         current.apiKey = apiKey;
         current.secretHash = context.secretHasher.hash(apiSecret);
@@ -139,8 +142,8 @@ export function regenerateApiCredentials(
         await tx.flush();
         await bumpAccessVersion(tx, context.viewer.accountId);
         return current;
-      });
-      return { result: { apiKey, apiSecret, status: statusOf(access) }, detail: `new API key ${apiKey}` };
+      }, detail);
+      return { result: { apiKey, apiSecret, status: statusOf(access) }, detail };
     },
   );
 }

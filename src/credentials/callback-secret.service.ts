@@ -70,11 +70,12 @@ export function regenerateCallbackSecret(
         );
       }
     },
-    async () => {
+    async (_prepared, commit) => {
       const accountId = context.viewer.accountId;
       const now = new Date(context.stepUp.clock.now());
       const callbackSecret = generateCallbackSecret();
-      await context.em.transactional(async (tx) => {
+      const detail = validFor === 0 ? "previous secret revoked at once" : `previous secret valid for ${validFor} s more`;
+      await commit(async (tx) => {
         await tx.nativeDelete(CallbackSecret, { account: accountId, expiresAt: { $ne: null } });
         if (validFor === 0) await tx.nativeDelete(CallbackSecret, { account: accountId });
         else {
@@ -86,13 +87,10 @@ export function regenerateCallbackSecret(
         }
         const secret = tx.create(CallbackSecret, { account: tx.getReference(Account, accountId), sealed: "", createdAt: now });
         secret.sealed = context.stepUp.box.encrypt(callbackSecret, associatedData(accountId, secret.id));
-      });
+      }, detail);
       context.callbackSecrets.invalidate(accountId);
       const status = await statusAt(context.em.fork(), accountId, now);
-      return {
-        result: { callbackSecret, status },
-        detail: validFor === 0 ? "previous secret revoked at once" : `previous secret valid for ${validFor} s more`,
-      };
+      return { result: { callbackSecret, status }, detail };
     },
   );
 }

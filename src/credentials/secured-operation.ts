@@ -1,4 +1,5 @@
 import type { AuditAction } from "../audit/audit.service.js";
+import type { AuditedCommit } from "../audit/audited-operation.js";
 import { confirmedOperation, type ConfirmedContext } from "../confirmation/confirmed-operation.js";
 import type { Confirmation, StepUpDependencies } from "../confirmation/step-up.js";
 import { forbidden } from "../domain-error.js";
@@ -26,7 +27,7 @@ export function securedOperation<Prepared, Result>(
   action: AuditAction,
   confirmation: Confirmation | null | undefined,
   prepare: () => Prepared | Promise<Prepared>,
-  run: (prepared: Prepared) => Promise<{ result: Result; detail?: string }>,
+  run: (prepared: Prepared, commit: AuditedCommit) => Promise<{ result: Result; detail?: string }>,
 ): Promise<Result> {
   return confirmedOperation(
     context,

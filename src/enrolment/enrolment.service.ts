@@ -104,7 +104,7 @@ export function startAuthenticatorEnrolment(
   input: StartAuthenticatorEnrolmentInput,
 ): Promise<AuthenticatorEnrolment> {
   const { em, viewer, stepUp } = context;
-  return auditedOperation(context, AuditAction.ENROL_AUTHENTICATOR, async (subject) => {
+  return auditedOperation(context, AuditAction.ENROL_AUTHENTICATOR, async (subject, commit) => {
     subject.targetUserId = viewer.userId;
     requirePerson(viewer);
     const secret = input.secret == null ? generateTotpSecret() : givenTotpSecret(input.secret);
@@ -118,11 +118,12 @@ export function startAuthenticatorEnrolment(
       }
       await confirmStepUp(em, stepUp, viewer.userId, input.confirmation);
     }
-    await em.nativeUpdate(User, { id: viewer.userId }, { pendingTotpSecretEncrypted: sealTotpSecret(stepUp.box, viewer.userId, secret) });
-    return {
-      result: { otpauthUrl: totpUrl(viewer.email, secret), secret },
-      detail: authenticatorActive ? "Replacement authenticator started" : "Authenticator enrolment started",
-    };
+    const detail = authenticatorActive ? "Replacement authenticator started" : "Authenticator enrolment started";
+    await commit(
+      (tx) => tx.nativeUpdate(User, { id: viewer.userId }, { pendingTotpSecretEncrypted: sealTotpSecret(stepUp.box, viewer.userId, secret) }),
+      detail,
+    );
+    return { result: { otpauthUrl: totpUrl(viewer.email, secret), secret }, detail };
   });
 }
 
@@ -156,7 +157,7 @@ export function confirmAuthenticatorEnrolment(
   input: ConfirmAuthenticatorEnrolmentInput,
 ): Promise<EnrolledAuthenticator> {
   const { em, viewer, stepUp } = context;
-  return auditedOperation(context, AuditAction.ENROL_AUTHENTICATOR, async (subject) => {
+  return auditedOperation(context, AuditAction.ENROL_AUTHENTICATOR, async (subject, commit) => {
     subject.targetUserId = viewer.userId;
     requirePerson(viewer);
     const otp = input.otp;
@@ -176,22 +177,20 @@ export function confirmAuthenticatorEnrolment(
       { failureMessage: "The one-time code is incorrect", resetsFailures: false },
     );
     const now = stepUp.clock.now();
-    const recoveryCodes = await em.transactional(async (tx) => {
+    const detail = `Authenticator turned on; ${RECOVERY_CODE_COUNT} new recovery codes`;
+    const recoveryCodes = await commit(async (tx) => {
       // Only the secret whose code was checked is turned on, not one a parallel start put in its place.
       const moved = await tx.nativeUpdate(
         User,
         { id: viewer.userId, pendingTotpSecretEncrypted: pending },
         { totpSecretEncrypted: pending, pendingTotpSecretEncrypted: null },
       );
-      return moved === 0 ? null : replaceRecoveryCodes(tx, stepUp.hasher, viewer.userId, now);
-    });
-    if (!recoveryCodes) {
-      throw badInput("The authenticator being turned on was replaced meanwhile: enter a code of the newest one", "otp");
-    }
-    return {
-      result: { recoveryCodes },
-      detail: `Authenticator turned on; ${RECOVERY_CODE_COUNT} new recovery codes`,
-    };
+      if (moved === 0) {
+        throw badInput("The authenticator being turned on was replaced meanwhile: enter a code of the newest one", "otp");
+      }
+      return replaceRecoveryCodes(tx, stepUp.hasher, viewer.userId, now);
+    }, detail);
+    return { result: { recoveryCodes }, detail };
   });
 }
 
@@ -214,8 +213,9 @@ export function changePassword(context: ConfirmedContext, input: ChangePasswordI
       requirePerson(viewer);
       return requireNewPassword(input.newPassword, "newPassword");
     },
-    async (newPassword) => {
-      await em.nativeUpdate(User, { id: viewer.userId }, { passwordHash: await hashPassword(newPassword) });
+    async (newPassword, commit) => {
+      const passwordHash = await hashPassword(newPassword);
+      await commit((tx) => tx.nativeUpdate(User, { id: viewer.userId }, { passwordHash }), "Password changed");
       return { result: await confirmationFactors(em, viewer.userId), detail: "Password changed" };
     },
   );
@@ -259,12 +259,13 @@ export function resetUserPassword(
     AuditAction.RESET_PASSWORD,
     input.confirmation,
     (subject) => resettableUser(em, viewer, input.userId, subject),
-    async (user) => {
-      const invitation = await em.transactional(async (tx) => {
+    async (user, commit) => {
+      const detail = "Password cleared; new invitation issued";
+      const invitation = await commit(async (tx) => {
         await tx.nativeUpdate(User, { id: user.id }, { passwordHash: null });
         return issueInvitation(tx, context.invitations, user.id);
-      });
-      return { result: { user, invitation }, detail: "Password cleared; new invitation issued" };
+      }, detail);
+      return { result: { user, invitation }, detail };
     },
   );
 }
@@ -281,12 +282,13 @@ export function resetUserAuthenticator(context: ConfirmedContext, input: ResetUs
     AuditAction.RESET_AUTHENTICATOR,
     input.confirmation,
     (subject) => resettableUser(em, viewer, input.userId, subject),
-    async (user) => {
-      await em.transactional(async (tx) => {
+    async (user, commit) => {
+      const detail = "Authenticator and recovery codes cleared";
+      await commit(async (tx) => {
         await tx.nativeUpdate(User, { id: user.id }, { totpSecretEncrypted: null, pendingTotpSecretEncrypted: null });
         await deleteRecoveryCodes(tx, user.id);
-      });
-      return { result: { user }, detail: "Authenticator and recovery codes cleared" };
+      }, detail);
+      return { result: { user }, detail };
     },
   );
 }

@@ -126,37 +126,34 @@ export async function acceptInvitation(
 
   const user = invitation.user;
   const viewer: Viewer = { userId: user.id, accountId: user.account.id, email: user.email, kind: user.kind, isOwner: user.isOwner };
-  return auditedOperation({ em, viewer, clientAddress, logger: input.logger }, AuditAction.ACCEPT_INVITATION, async (subject) => {
+  return auditedOperation({ em, viewer, clientAddress, logger: input.logger }, AuditAction.ACCEPT_INVITATION, async (subject, commit) => {
     subject.targetUserId = user.id;
     const now = new Date(deps.clock.now());
     if (invitation.usedAt !== null || invitation.expiresAt <= now) throw await refuse();
     if (user.account.suspendedAt !== null) throw accountSuspended();
     if (input.signedInUserId && input.signedInUserId !== user.id) throw identityTaken();
     const passwordHash = await hashPassword(password);
-    let claimed: boolean;
+    const identityLinked = input.identity !== null;
+    const detail = identityLinked ? "Password set; sign-in identity linked" : "Password set";
+    // Used or expired since it was read: a parallel acceptance won, and this one changes nothing.
+    const lost = new Error("invitation claimed meanwhile");
     try {
-      claimed = await em.transactional(async (tx) => {
+      await commit(async (tx) => {
         const marked = await tx.nativeUpdate(
           Invitation,
           { id: invitation.id, usedAt: null, expiresAt: { $gt: now } },
           { usedAt: now },
         );
-        if (marked === 0) return false;
+        if (marked === 0) throw lost;
         await tx.nativeUpdate(User, { id: user.id }, { passwordHash });
         if (input.identity) await linkIdentity(tx, user.id, input.identity, now);
-        return true;
-      });
+      }, detail);
     } catch (error) {
+      if (error === lost) throw await refuse();
       if (error instanceof UniqueConstraintViolationException) throw identityTaken();
       throw error;
     }
-    // Used or expired since it was read: a parallel acceptance won.
-    if (!claimed) throw await refuse();
-    const identityLinked = input.identity !== null;
-    return {
-      result: { userId: user.id, email: user.email, identityLinked },
-      detail: identityLinked ? "Password set; sign-in identity linked" : "Password set",
-    };
+    return { result: { userId: user.id, email: user.email, identityLinked }, detail };
   });
 }
 

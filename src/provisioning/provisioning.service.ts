@@ -3,7 +3,15 @@ import { Account } from "../access/account.entity.js";
 import { bumpAccessVersion } from "../access/access-version.js";
 import { UserKind } from "../access/roles.js";
 import { User } from "../access/user.entity.js";
-import { AuditAction, AuditOutcome, outcomeOf, recordAudit, type AuditSubject } from "../audit/audit.service.js";
+import {
+  AuditAction,
+  AuditOutcome,
+  outcomeOf,
+  recordAudit,
+  writeAuditEntry,
+  type AuditRecord,
+  type AuditSubject,
+} from "../audit/audit.service.js";
 import type { Clock } from "../clock.js";
 import type { SecretHasher } from "../credentials/keys.js";
 import { badInput, DomainError, notFound } from "../domain-error.js";
@@ -134,16 +142,17 @@ async function provision<Request, Result extends { accountId: string }>(
 ): Promise<Provisioned<Result>> {
   // A malformed key is not copied into the log: it is the caller's text.
   const via = `via ${meta.via}, request key ${isRequestKey(meta.requestKey) ? meta.requestKey : "(malformed)"}`;
+  const recordOf = (accountId: string, outcome: AuditOutcome, detail: string, subject: AuditSubject = {}): AuditRecord => ({
+    accountId,
+    actorId: null,
+    action: operation.action,
+    outcome,
+    clientAddress: meta.clientAddress,
+    detail: `${via}: ${detail}`,
+    ...subject,
+  });
   const audit = (accountId: string, outcome: AuditOutcome, detail: string, subject: AuditSubject = {}) =>
-    recordAudit(em, deps.logger, {
-      accountId,
-      actorId: null,
-      action: operation.action,
-      outcome,
-      clientAddress: meta.clientAddress,
-      detail: `${via}: ${detail}`,
-      ...subject,
-    });
+    recordAudit(em, deps.logger, recordOf(accountId, outcome, detail, subject));
 
   try {
     const key = requireRequestKey(meta.requestKey);
@@ -171,9 +180,13 @@ async function provision<Request, Result extends { accountId: string }>(
           await tx.flush();
           const outcome = await operation.apply(tx, request);
           record.result = JSON.stringify(outcome.stored);
+          // The change and its SUCCESS entry commit together or not at all.
+          await writeAuditEntry(
+            tx,
+            recordOf(outcome.result.accountId, AuditOutcome.SUCCESS, outcome.detail, operation.subjectOfResult?.(outcome.result)),
+          );
           return outcome;
         });
-        await audit(applied.result.accountId, AuditOutcome.SUCCESS, applied.detail, operation.subjectOfResult?.(applied.result));
         return { result: applied.result, replayed: false };
       } catch (error) {
         // The key (or a row the change inserts, e.g. the wallet) was committed by a concurrent call: look again,

@@ -7,6 +7,7 @@ import { Migration20261127040000 as PgAuditTargets } from "./postgresql/Migratio
 import { Migration20261201000000 as PgEventIdentity } from "./postgresql/Migration20261201000000.js";
 import { Migration20261201010000 as PgPeople } from "./postgresql/Migration20261201010000.js";
 import { Migration20261201020000 as PgInstances } from "./postgresql/Migration20261201020000.js";
+import { Migration20261201030000 as PgAuditTrail } from "./postgresql/Migration20261201030000.js";
 import { Migration20261127000000 as SqliteInitial } from "./sqlite/Migration20261127000000.js";
 import { Migration20261127010000 as SqliteSecrets } from "./sqlite/Migration20261127010000.js";
 import { Migration20261127020000 as SqliteCallbacks } from "./sqlite/Migration20261127020000.js";
@@ -15,6 +16,7 @@ import { Migration20261127040000 as SqliteAuditTargets } from "./sqlite/Migratio
 import { Migration20261201000000 as SqliteEventIdentity } from "./sqlite/Migration20261201000000.js";
 import { Migration20261201010000 as SqlitePeople } from "./sqlite/Migration20261201010000.js";
 import { Migration20261201020000 as SqliteInstances } from "./sqlite/Migration20261201020000.js";
+import { Migration20261201030000 as SqliteAuditTrail } from "./sqlite/Migration20261201030000.js";
 
 export type Dialect = "sqlite" | "postgresql";
 
@@ -32,6 +34,7 @@ const migrations: Record<Dialect, MigrationObject[]> = {
     { name: "Migration20261201000000", class: SqliteEventIdentity },
     { name: "Migration20261201010000", class: SqlitePeople },
     { name: "Migration20261201020000", class: SqliteInstances },
+    { name: "Migration20261201030000", class: SqliteAuditTrail },
   ],
   postgresql: [
     { name: "Migration20261127000000", class: PgInitial },
@@ -42,6 +45,7 @@ const migrations: Record<Dialect, MigrationObject[]> = {
     { name: "Migration20261201000000", class: PgEventIdentity },
     { name: "Migration20261201010000", class: PgPeople },
     { name: "Migration20261201020000", class: PgInstances },
+    { name: "Migration20261201030000", class: PgAuditTrail },
   ],
 };
 

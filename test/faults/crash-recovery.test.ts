@@ -5,9 +5,9 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { totpCodeAt } from "../../src/confirmation/totp.js";
-import { CallbackEventsDocument, RegenerateCallbackSecretDocument, type CallbackEventsQuery } from "../generated/graphql.js";
+import { RegenerateCallbackSecretDocument } from "../generated/graphql.js";
 import { BUILT_CLI, startBuiltServer, type BuiltServer } from "../support/built-server.js";
-import { depositCallback } from "../support/callbacks.js";
+import { depositCallback, postCallbackOrFail, storedTrackingIds } from "../support/callbacks.js";
 import { createTestDatabase } from "../support/database.js";
 import { execute } from "../support/graphql-client.js";
 import { DEMO_PASSWORD, DEMO_TOTP_SECRET } from "../support/test-server.js";
@@ -24,19 +24,6 @@ async function startBuilt(env: NodeJS.ProcessEnv): Promise<BuiltServer> {
   return server;
 }
 
-async function post(url: string, body: unknown): Promise<number | "failed"> {
-  try {
-    const response = await fetch(`${url}/callbacks`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-    await response.arrayBuffer();
-    return response.status;
-  } catch {
-    return "failed";
-  }
-}
 
 describe("the process killed (kill -9) while callbacks stream in", () => {
   it("keeps every callback that got a 200 exactly once, and the sender's retries create no duplicates", async () => {
@@ -85,7 +72,7 @@ describe("the process killed (kill -9) while callbacks stream in", () => {
       Array.from({ length: 8 }, async () => {
         while (next < total) {
           const index = next++;
-          outcome[index] = await post(first.url, bodies[index]);
+          outcome[index] = await postCallbackOrFail(first.url, bodies[index]);
           answered += 1;
         }
       }),
@@ -97,24 +84,14 @@ describe("the process killed (kill -9) while callbacks stream in", () => {
     expect(outcome.every((status) => status === 200 || status === "failed")).toBe(true);
 
     const second = await startBuilt(env);
-    const stored = async () => {
-      const ids: string[] = [];
-      for (let after: string | null = null; ; ) {
-        const page: CallbackEventsQuery["callbackEvents"] = (
-          await execute(second.url, CallbackEventsDocument, { first: 100, after }, { token })
-        ).data!.callbackEvents;
-        ids.push(...page.edges.map((edge) => edge.node.trackingId));
-        if (!page.pageInfo.hasNextPage) return ids;
-        after = page.pageInfo.endCursor!;
-      }
-    };
+    const stored = () => storedTrackingIds(second.url, token);
     const afterCrash = await stored();
     for (const trackingId of accepted) expect(afterCrash.filter((id) => id === trackingId)).toHaveLength(1);
     expect(new Set(afterCrash).size).toBe(afterCrash.length);
 
     // The sender retries everything it did not get a 200 for (and, being at-least-once, some that it did).
     for (let index = 0; index < total; index++) {
-      if (outcome[index] !== 200 || index % 10 === 0) expect(await post(second.url, bodies[index])).toBe(200);
+      if (outcome[index] !== 200 || index % 10 === 0) expect(await postCallbackOrFail(second.url, bodies[index])).toBe(200);
     }
     const afterRetries = await stored();
     expect(afterRetries).toHaveLength(total);

@@ -5,9 +5,9 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { totpCodeAt } from "../../src/confirmation/totp.js";
-import { CallbackEventsDocument, RegenerateCallbackSecretDocument, type CallbackEventsQuery } from "../generated/graphql.js";
+import { CallbackEventsDocument, RegenerateCallbackSecretDocument } from "../generated/graphql.js";
 import { BUILT_CLI, startBuiltServer, type BuiltServer } from "../support/built-server.js";
-import { depositCallback } from "../support/callbacks.js";
+import { depositCallback, postCallbackOrFail, storedTrackingIds } from "../support/callbacks.js";
 import { createTestDatabase, onPostgres } from "../support/database.js";
 import { execute } from "../support/graphql-client.js";
 import { DEMO_PASSWORD, DEMO_TOTP_SECRET } from "../support/test-server.js";
@@ -24,16 +24,6 @@ async function startBuilt(env: NodeJS.ProcessEnv): Promise<BuiltServer> {
   return server;
 }
 
-/** Posts a callback; the status, or "failed" when the connection was refused or cut. */
-async function post(url: string, body: unknown): Promise<number | "failed"> {
-  try {
-    const response = await fetch(`${url}/callbacks`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-    await response.arrayBuffer();
-    return response.status;
-  } catch {
-    return "failed";
-  }
-}
 
 const SUBSCRIPTION = "subscription($after: String) { callbackEvents(after: $after) { cursor trackingId } }";
 interface Pushed {
@@ -74,7 +64,7 @@ describe("an instance stopped (SIGTERM) while callbacks stream in and a dashboar
     const bodies = Array.from({ length: total }, (_, index) => depositCallback(secret, { trackingId: `stop-${index}` }));
     const outcome: (number | "failed")[] = [];
     // The first callback is stored before the dashboard subscribes after it: nothing of the stream can precede it.
-    outcome[0] = await post(first.url, bodies[0]);
+    outcome[0] = await postCallbackOrFail(first.url, bodies[0]);
     const history = await execute(first.url, CallbackEventsDocument, { first: 1 }, { token });
     const received: string[] = [history.data!.callbackEvents.edges[0]!.node.trackingId];
     let lastCursor: string | null = history.data!.callbackEvents.pageInfo.endCursor!;
@@ -90,7 +80,7 @@ describe("an instance stopped (SIGTERM) while callbacks stream in and a dashboar
       Array.from({ length: 8 }, async () => {
         while (next < total) {
           const index = next++;
-          outcome[index] = await post(first.url, bodies[index]);
+          outcome[index] = await postCallbackOrFail(first.url, bodies[index]);
           if (++answered === 100) {
             stoppedAt = Date.now();
             first.child.kill("SIGTERM");
@@ -121,16 +111,7 @@ describe("an instance stopped (SIGTERM) while callbacks stream in and a dashboar
     expect(outcome.some((status) => status !== 200)).toBe(true);
 
     const other = second ?? (await startBuilt(env));
-    const stored = async () => {
-      const ids: string[] = [];
-      for (let after: string | null = null; ; ) {
-        const page: CallbackEventsQuery["callbackEvents"] = (await execute(other.url, CallbackEventsDocument, { first: 100, after }, { token })).data!
-          .callbackEvents;
-        ids.push(...page.edges.map((edge) => edge.node.trackingId));
-        if (!page.pageInfo.hasNextPage) return ids;
-        after = page.pageInfo.endCursor!;
-      }
-    };
+    const stored = () => storedTrackingIds(other.url, token);
     const afterStop = await stored();
     // Every 200 was stored, once.
     for (const trackingId of accepted) expect(afterStop.filter((id) => id === trackingId)).toHaveLength(1);
@@ -141,7 +122,7 @@ describe("an instance stopped (SIGTERM) while callbacks stream in and a dashboar
     cleanups.push(() => resumed.dispose());
     const continued = subscribe<Pushed>(resumed, SUBSCRIPTION, lastCursor ? { after: lastCursor } : {});
     for (let index = 0; index < total; index++) {
-      if (outcome[index] !== 200) expect(await post(other.url, bodies[index])).toBe(200);
+      if (outcome[index] !== 200) expect(await postCallbackOrFail(other.url, bodies[index])).toBe(200);
     }
     const everything = await stored();
     expect(everything).toHaveLength(total);

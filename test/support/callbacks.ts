@@ -76,6 +76,29 @@ export async function postCallback(
   return { status: response.status, text: await response.text() };
 }
 
+/** Posts a callback as a sender that may lose the connection does: the status, or "failed" when it was refused or cut. */
+export async function postCallbackOrFail(url: string, body: unknown): Promise<number | "failed"> {
+  try {
+    const response = await fetch(`${url}/callbacks`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    await response.arrayBuffer();
+    return response.status;
+  } catch {
+    return "failed";
+  }
+}
+
+/** The tracking ids of every event the token's user sees, oldest first, read page by page from the history. */
+export async function storedTrackingIds(url: string, token: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (let after: string | null = null; ; ) {
+    const page: CallbackEventsQuery["callbackEvents"] = (await execute(url, CallbackEventsDocument, { first: 100, after }, { token })).data!
+      .callbackEvents;
+    ids.push(...page.edges.map((edge) => edge.node.trackingId));
+    if (!page.pageInfo.hasNextPage) return ids;
+    after = page.pageInfo.endCursor!;
+  }
+}
+
 /**
  * The cursor of the account's newest event (posting one first when there is none), so that a subscription
  * started `after` it receives exactly what is posted from now on, with no race against its start.

@@ -14,7 +14,7 @@ import { CallbackSecretCache } from "./credentials/callback-secret-cache.js";
 import { SECURITY_MUTATIONS } from "./credentials/credentials.resolver.js";
 import { ENROLMENT_MUTATIONS, PUBLIC_MUTATIONS } from "./enrolment/enrolment.resolver.js";
 import { enrolmentDependencies } from "./enrolment/enrolment.service.js";
-import { deriveKeys, loadMasterKey } from "./credentials/keys.js";
+import { deriveKeys, loadMasterKeyring } from "./credentials/keys.js";
 import type { SecretBox } from "./credentials/secret-box.js";
 import { seedDemoData, type DemoSeedResult } from "./db/demo-seed.js";
 import { openDatabase, type Database } from "./db/orm.js";
@@ -115,7 +115,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const logger = options.logger ?? createLogger(config.logLevel);
   const metrics = new Metrics();
   const clock = options.clock ?? systemClock;
-  const keys = deriveKeys(loadMasterKey(config));
+  const keys = deriveKeys(loadMasterKeyring(config));
   const db = await openDatabase(config);
   const log = openEventLog(config, db, logger);
   const feed = new EventFeed(log, logger, {
@@ -155,7 +155,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const tracing = startTracing(config.tracing);
   const tracer = tracing?.tracer ?? null;
   const tokens = createTokenService(config, clock);
-  const apiTokens = new ApiTokenService(keys.apiTokenKey, config.jwt.audience, config.apiTokenLifetimeSeconds, clock);
+  const apiTokens = new ApiTokenService(keys.keyring, config.jwt.audience, config.apiTokenLifetimeSeconds, clock);
   const authentication: AuthenticationKeys = { tokens, apiTokens };
   const addresses = new ClientAddressResolver(config.trustedProxies);
   const budget = new AccountBudget(config.accountRequestBudget, clock);

@@ -43,8 +43,10 @@ export interface Config {
   /** pino level. @default "info" */
   logLevel: LogLevel;
   jwt: {
-    /** Shared HS256 key (at least 32 bytes). */
+    /** Shared HS256 key (at least 32 bytes); signs, and verifies the tokens whose `kid` names it. */
     secret: string | undefined;
+    /** Retired shared keys: they only verify the tokens whose `kid` names them (or that have none). */
+    retiredSecrets: string[];
     /** JWKS URL of an identity provider; takes precedence over the shared key. */
     jwksUrl: string | undefined;
     /** Expected `iss` claim. @default "access-subgraph" */
@@ -57,8 +59,13 @@ export interface Config {
      */
     maxLifetimeSeconds: number;
   };
-  /** Base64 of 32 bytes for AES-256-GCM; unset: a key file `<dataDir>/master.key` is generated (not in production). */
+  /**
+   * The current master key, base64 of 32 bytes, from which the keys of stored secrets and API tokens derive;
+   * unset: a key file `<dataDir>/master.key` is generated (not in production).
+   */
   masterKey: string | undefined;
+  /** Retired master keys: they only decrypt and verify what is still under them, until `keys rotate` is done. */
+  retiredMasterKeys: string[];
   /**
    * Apply pending migrations when the service starts (several instances started together take turns). Off: the
    * service refuses to start on a database with pending migrations; run `npm run migrate` first. @default true
@@ -265,6 +272,13 @@ export function loadConfig(env: Env = process.env): Config {
   if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 32) {
     throw new ConfigError("JWT_SECRET must be at least 32 bytes long");
   }
+  const retiredJwtSecrets = list(env, "JWT_SECRETS_RETIRED");
+  if (retiredJwtSecrets.some((secret) => Buffer.byteLength(secret) < 32)) {
+    throw new ConfigError("JWT_SECRETS_RETIRED must list keys of at least 32 bytes each, separated by commas");
+  }
+  if (retiredJwtSecrets.length > 0 && jwtSecret === undefined) {
+    throw new ConfigError("JWT_SECRETS_RETIRED needs JWT_SECRET, the key that signs");
+  }
   const jwksUrl = optional(env, "JWT_JWKS_URL");
   if (production && jwtSecret === undefined && jwksUrl === undefined) {
     throw new ConfigError("In production set JWT_SECRET or JWT_JWKS_URL: the development signing key is not used");
@@ -272,6 +286,10 @@ export function loadConfig(env: Env = process.env): Config {
   const masterKey = optional(env, "MASTER_KEY");
   if (masterKey !== undefined && Buffer.from(masterKey, "base64").length !== 32) {
     throw new ConfigError("MASTER_KEY must be the base64 encoding of exactly 32 bytes");
+  }
+  const retiredMasterKeys = list(env, "MASTER_KEYS_RETIRED");
+  if (retiredMasterKeys.some((key) => Buffer.from(key, "base64").length !== 32)) {
+    throw new ConfigError("MASTER_KEYS_RETIRED must list base64 encodings of exactly 32 bytes, separated by commas");
   }
   if (production && masterKey === undefined) {
     throw new ConfigError("In production set MASTER_KEY: no key file is generated");
@@ -308,12 +326,14 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     jwt: {
       secret: jwtSecret,
+      retiredSecrets: retiredJwtSecrets,
       jwksUrl,
       issuer: optional(env, "JWT_ISSUER") ?? "access-subgraph",
       audience: optional(env, "JWT_AUDIENCE") ?? "access-subgraph",
       maxLifetimeSeconds: integer(env, "JWT_MAX_LIFETIME_SECONDS", 43_200, 60, 2_592_000),
     },
     masterKey,
+    retiredMasterKeys,
     seedDemo,
     migrateOnStart: flag(env, "MIGRATE_ON_START", true),
     shutdownTimeoutMs: integer(env, "SHUTDOWN_TIMEOUT_MS", 15_000, 1000, 600_000),

@@ -8,7 +8,13 @@ import path from "node:path";
  */
 export function ensurePrivateFile(file: string): void {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  fs.closeSync(fs.openSync(file, "a", 0o600));
+  // Opened only to create it: closing any descriptor of a file drops every POSIX lock this process holds on it,
+  // so a database that another connection of this process has open is never opened here.
+  try {
+    fs.closeSync(fs.openSync(file, "wx", 0o600));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  }
   restrictMode(file);
 }
 

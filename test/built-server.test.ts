@@ -126,7 +126,7 @@ describe("the built server (node dist/src/main.js)", () => {
 
   it("ends the terminal dashboard with the reason and the cursor to resume from when its token expires", async () => {
     const owner = await execute<{ me: { user: { id: string } } }, unknown>(url, "{ me { user { id } } }", {}, { token: await tokenFor("owner@example.com") });
-    const shortLived = await createTokenService(loadConfig(env), systemClock).sign(owner.data!.me.user.id, 2);
+    const shortLived = await createTokenService(loadConfig(env), systemClock).sign(owner.data!.me.user.id, 5);
     const history = await execute(url, CallbackEventsDocument, {}, { token: await tokenFor("owner@example.com") });
     const after = history.data!.callbackEvents.pageInfo.endCursor!;
     const watcher = promisify(execFile)(process.execPath, [BUILT_CLI, "watch-events", "--token", shortLived, "--url", `${url.replace(/^http/, "ws")}/graphql`, "--after", after], { env });

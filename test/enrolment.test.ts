@@ -6,7 +6,7 @@ import { IdentityLink } from "../src/auth/identity-link.entity.js";
 import { ConfirmationState } from "../src/confirmation/confirmation-state.entity.js";
 import { DEFAULT_STEP_UP_POLICY } from "../src/confirmation/step-up.js";
 import { totpCodeAt } from "../src/confirmation/totp.js";
-import { deriveKeys, loadMasterKey } from "../src/credentials/keys.js";
+import { deriveKeys, loadMasterKeyring } from "../src/credentials/keys.js";
 import { confirmAuthenticatorEnrolment, startAuthenticatorEnrolment } from "../src/enrolment/enrolment.service.js";
 import { Invitation } from "../src/enrolment/invitation.entity.js";
 import { acceptInvitation, invitationFailureLimiter } from "../src/enrolment/invitations.js";
@@ -229,7 +229,7 @@ describe("from invitation to confirmation", () => {
     }
     const rows = await server.em().find(RecoveryCode, { user: invited.userId });
     expect(rows).toHaveLength(10);
-    for (const row of rows) expect(row.codeHash).toMatch(/^[0-9a-f]{64}$/);
+    for (const row of rows) expect(row.codeHash).toMatch(/^h2\.[0-9a-f]{12}\.[A-Za-z0-9_-]{54}$/);
   });
 
   it("refuses confirmations with ENROLMENT_REQUIRED until both factors are set, without counting a failure", async () => {
@@ -330,7 +330,7 @@ describe("from invitation to confirmation", () => {
   it("enrols a given secret through the service function, as the demo seed does", async () => {
     const { token } = await invite("seeded@example.com");
     expect((await accept(token, "a long enough password")).errors).toBeUndefined();
-    const keys = deriveKeys(loadMasterKey(server.service.config));
+    const keys = deriveKeys(loadMasterKeyring(server.service.config));
     const em = server.em();
     const context = {
       em,
@@ -473,7 +473,7 @@ describe("identity links", () => {
     expect(await server.em().count(IdentityLink, { user: second.userId })).toBe(0);
 
     // Called without GraphQL, where no token signs anyone in, the stored link alone refuses the subject.
-    const keys = deriveKeys(loadMasterKey(server.service.config));
+    const keys = deriveKeys(loadMasterKeyring(server.service.config));
     const direct = acceptInvitation(
       server.em(),
       { hasher: keys.secretHasher, clock: server.clock, failures: invitationFailureLimiter(server.clock) },

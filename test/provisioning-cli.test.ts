@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Account } from "../src/access/account.entity.js";
 import { User } from "../src/access/user.entity.js";
 import { AuditEntry } from "../src/audit/audit-entry.entity.js";
-import { deriveKeys } from "../src/credentials/keys.js";
+import { MasterKeyring, deriveKeys } from "../src/credentials/keys.js";
 import { Invitation } from "../src/enrolment/invitation.entity.js";
 import { Wallet } from "../src/wallets/wallet.entity.js";
 import { BUILT_CLI } from "./support/built-server.js";
@@ -55,7 +55,7 @@ async function cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Ru
 }
 
 const field = (run: Run, label: string) => run.lines.find((line) => line.startsWith(`${label}:`))?.slice(label.length + 1).trim();
-const hasher = deriveKeys(Buffer.from(MASTER_KEY, "base64")).secretHasher;
+const hasher = deriveKeys(new MasterKeyring(Buffer.from(MASTER_KEY, "base64"))).secretHasher;
 
 describe("the operator CLI (node dist/src/cli/main.js), in production mode", () => {
   let accountId: string;

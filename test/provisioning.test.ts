@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Account } from "../src/access/account.entity.js";
 import { User } from "../src/access/user.entity.js";
 import { AuditEntry } from "../src/audit/audit-entry.entity.js";
-import { deriveKeys, loadMasterKey } from "../src/credentials/keys.js";
+import { deriveKeys, loadMasterKeyring } from "../src/credentials/keys.js";
 import { Invitation } from "../src/enrolment/invitation.entity.js";
 import { parseAccountRequest, requestHash } from "../src/provisioning/provisioning-input.js";
 import { ProvisioningRequest } from "../src/provisioning/provisioning-request.entity.js";
@@ -63,7 +63,7 @@ async function call(
   return { status: response.status, headers: response.headers, body: parsed, text };
 }
 
-const hasher = () => deriveKeys(loadMasterKey(server.service.config)).secretHasher;
+const hasher = () => deriveKeys(loadMasterKeyring(server.service.config)).secretHasher;
 const accountsNamed = (name: string) => server.em().count(Account, { name });
 const audits = (accountId: string, action?: string) =>
   server.em().find(AuditEntry, { accountId, ...(action ? { action } : {}) }, { orderBy: { id: "asc" } });

@@ -1,9 +1,14 @@
 import { SignJWT, decodeProtectedHeader, jwtVerify } from "jose";
 import type { Clock } from "../clock.js";
+import type { MasterKeyring } from "../credentials/keys.js";
 import { hmacVerifyKey } from "./hmac-key.js";
 import { unauthenticated } from "../domain-error.js";
 
-/** `kid` of the access tokens `/token` issues; it tells them apart from the identity provider's tokens. */
+/**
+ * `kid` prefix of the access tokens `/token` issues: `acs-api-token.<master key id>`. It tells them apart from
+ * the identity provider's tokens and names the key that signed them. A token whose `kid` is the bare prefix
+ * was signed before tokens named their key; it is checked under every key of the keyring.
+ */
 export const API_TOKEN_KID = "acs-api-token";
 const ISSUER = "access-subgraph/token";
 
@@ -16,36 +21,40 @@ export interface ApiTokenClaims {
   exp: number;
 }
 
-/** Issues and verifies the short-lived access tokens of the API user (HS256 under a key derived here). */
+/**
+ * Issues and verifies the short-lived access tokens of the API user: HS256 under a key derived from the current
+ * master key, verified under the key their `kid` names.
+ */
 export class ApiTokenService {
-  private readonly verifyKey: ReturnType<typeof hmacVerifyKey>;
+  private readonly verifyKeys: Map<string, ReturnType<typeof hmacVerifyKey>>;
 
   constructor(
-    private readonly key: Uint8Array,
+    private readonly keyring: MasterKeyring,
     private readonly audience: string,
     /** Lifetime of an access token in seconds. */
     readonly lifetimeSeconds: number,
     private readonly clock: Clock,
   ) {
-    this.verifyKey = hmacVerifyKey(key);
+    this.verifyKeys = new Map(keyring.keys.map((key) => [`${API_TOKEN_KID}.${key.id}`, hmacVerifyKey(key.apiTokenKey)]));
   }
 
   async issue(apiUserId: string, apiKey: string): Promise<string> {
     const now = Math.floor(this.clock.now() / 1000);
     return new SignJWT({ key: apiKey })
-      .setProtectedHeader({ alg: "HS256", kid: API_TOKEN_KID, typ: "JWT" })
+      .setProtectedHeader({ alg: "HS256", kid: `${API_TOKEN_KID}.${this.keyring.current.id}`, typ: "JWT" })
       .setSubject(apiUserId)
       .setIssuer(ISSUER)
       .setAudience(this.audience)
       .setIssuedAt(now)
       .setExpirationTime(now + this.lifetimeSeconds)
-      .sign(this.key);
+      .sign(this.keyring.current.apiTokenKey);
   }
 
   /** True when the token claims to be one of ours; it still has to pass {@link verify}. */
   static isApiToken(token: string): boolean {
     try {
-      return decodeProtectedHeader(token).kid === API_TOKEN_KID;
+      const kid = decodeProtectedHeader(token).kid;
+      return kid === API_TOKEN_KID || (typeof kid === "string" && kid.startsWith(`${API_TOKEN_KID}.`));
     } catch {
       return false;
     }
@@ -53,12 +62,10 @@ export class ApiTokenService {
 
   async verify(token: string): Promise<ApiTokenClaims> {
     try {
-      const { payload } = await jwtVerify(token, await this.verifyKey(), {
-        issuer: ISSUER,
-        audience: this.audience,
-        algorithms: ["HS256"],
-        currentDate: new Date(this.clock.now()),
-      });
+      const options = { issuer: ISSUER, audience: this.audience, algorithms: ["HS256"], currentDate: new Date(this.clock.now()) };
+      const { kid } = decodeProtectedHeader(token);
+      const candidates = kid === API_TOKEN_KID ? [...this.verifyKeys.values()] : [this.verifyKeys.get(String(kid))];
+      const { payload } = await this.verifyUnderAny(token, candidates, options);
       if (typeof payload.sub !== "string" || typeof payload.key !== "string" || typeof payload.exp !== "number") {
         throw new Error("claims");
       }
@@ -66,5 +73,23 @@ export class ApiTokenService {
     } catch {
       throw unauthenticated("Invalid or expired API access token");
     }
+  }
+
+  /** The first key the token verifies under; throws when there is none. */
+  private async verifyUnderAny(
+    token: string,
+    candidates: (ReturnType<typeof hmacVerifyKey> | undefined)[],
+    options: Parameters<typeof jwtVerify>[2],
+  ): ReturnType<typeof jwtVerify> {
+    let failure: unknown = new Error("no key of the keyring has this kid");
+    for (const key of candidates) {
+      if (key === undefined) continue;
+      try {
+        return await jwtVerify(token, await key(), options);
+      } catch (error) {
+        failure = error;
+      }
+    }
+    throw failure;
   }
 }

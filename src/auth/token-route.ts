@@ -175,6 +175,11 @@ export function tokenRouter(deps: TokenRouteDependencies): Router {
         const token = await deps.apiTokens.issue(access.apiUser.id, access.apiKey!);
         access.keyLastUsedAt = new Date(deps.clock.now());
         await session.flush();
+        const rehashed = deps.secretHasher.isCurrent(access.secretHash!) ? null : deps.secretHasher.hash(credentials.clientSecret);
+        if (rehashed !== null) {
+          // The secret is at hand: a hash `keys rotate` cannot re-hash (no key id) is replaced, unless it changed since.
+          await session.nativeUpdate(ApiAccess, { account: access.account.id, secretHash: access.secretHash }, { secretHash: rehashed });
+        }
         await audit(AuditOutcome.SUCCESS);
         send(res, 200, {
           data: {

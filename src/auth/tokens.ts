@@ -1,4 +1,5 @@
-import { SignJWT, createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
+import { createHash } from "node:crypto";
+import { SignJWT, createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import type { Clock } from "../clock.js";
 import type { Config } from "../config.js";
 import { loadOrCreateKeyFile } from "../credentials/key-file.js";
@@ -23,23 +24,63 @@ export interface TokenService {
   sign(userId: string, lifetimeSeconds: number, claims?: JWTPayload): Promise<string>;
 }
 
-/** Tokens signed and checked at the clock's time (the service's injected clock). */
+/** The `kid` of a shared HS256 key: 16 hex digits of a SHA-256 over it, which say nothing of the key. */
+export function sharedKeyId(key: Uint8Array): string {
+  return createHash("sha256").update("access-subgraph/jwt-kid:").update(key).digest("hex").slice(0, 16);
+}
+
+/** A local HS256 key: its `kid` and its verification key. */
+interface LocalKey {
+  kid: string;
+  key: Uint8Array;
+  verifyKey: ReturnType<typeof hmacVerifyKey>;
+}
+
+function localKey(key: Uint8Array): LocalKey {
+  return { kid: sharedKeyId(key), key, verifyKey: hmacVerifyKey(key) };
+}
+
+/**
+ * The local keys to verify a token under: the one its `kid` names; with no `kid`, every key, the signing one
+ * first; none for a `kid` not in the keyring.
+ */
+function keysFor(token: string, keys: LocalKey[]): LocalKey[] {
+  const { kid } = decodeProtectedHeader(token);
+  return kid === undefined ? keys : keys.filter((key) => key.kid === kid);
+}
+
+/**
+ * Tokens signed and checked at the clock's time (the service's injected clock). A local key signs with its
+ * `kid`; retired shared keys (`JWT_SECRETS_RETIRED`) only verify.
+ */
 export function createTokenService(config: Pick<Config, "jwt" | "dataDir">, clock: Clock): TokenService {
   const { issuer, audience, maxLifetimeSeconds } = config.jwt;
   let source: TokenService["source"];
-  let key: Uint8Array | JWTVerifyGetKey;
+  let remoteKeys: JWTVerifyGetKey | null = null;
+  let localKeys: LocalKey[] = [];
   if (config.jwt.jwksUrl) {
     source = "jwks";
-    key = createRemoteJWKSet(new URL(config.jwt.jwksUrl));
+    remoteKeys = createRemoteJWKSet(new URL(config.jwt.jwksUrl));
   } else if (config.jwt.secret) {
     source = "shared-key";
-    key = new TextEncoder().encode(config.jwt.secret);
+    localKeys = [config.jwt.secret, ...config.jwt.retiredSecrets].map((secret) => localKey(new TextEncoder().encode(secret)));
   } else {
     source = "development-key";
-    key = new Uint8Array(loadOrCreateKeyFile(config.dataDir, DEV_SIGNING_KEY_FILE));
+    localKeys = [localKey(new Uint8Array(loadOrCreateKeyFile(config.dataDir, DEV_SIGNING_KEY_FILE)))];
   }
   const algorithms = source === "jwks" ? ["RS256", "PS256", "ES256", "EdDSA"] : ["HS256"];
-  const verifyKey = key instanceof Uint8Array ? hmacVerifyKey(key) : null;
+
+  async function verifyLocally(token: string, options: Parameters<typeof jwtVerify>[2]): Promise<JWTPayload> {
+    let failure: unknown = new Error("no key of the keyring has this kid");
+    for (const key of keysFor(token, localKeys)) {
+      try {
+        return (await jwtVerify(token, await key.verifyKey(), options)).payload;
+      } catch (error) {
+        failure = error;
+      }
+    }
+    throw failure;
+  }
 
   return {
     source,
@@ -48,7 +89,7 @@ export function createTokenService(config: Pick<Config, "jwt" | "dataDir">, cloc
       let payload: JWTPayload;
       try {
         const options = { issuer, audience, algorithms, requiredClaims: ["exp"], currentDate: new Date(clock.now()) };
-        ({ payload } = verifyKey ? await jwtVerify(token, await verifyKey(), options) : await jwtVerify(token, key as JWTVerifyGetKey, options));
+        payload = remoteKeys ? (await jwtVerify(token, remoteKeys, options)).payload : await verifyLocally(token, options);
       } catch {
         throw unauthenticated("Invalid or expired bearer token");
       }
@@ -63,16 +104,17 @@ export function createTokenService(config: Pick<Config, "jwt" | "dataDir">, cloc
       return payload as JWTPayload & { sub: string; exp: number };
     },
     async sign(userId, lifetimeSeconds, claims = {}) {
-      if (!(key instanceof Uint8Array)) throw new Error("Tokens can only be signed with a local key");
+      const signing = localKeys[0];
+      if (signing === undefined) throw new Error("Tokens can only be signed with a local key");
       const now = Math.floor(clock.now() / 1000);
       return new SignJWT(claims)
-        .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+        .setProtectedHeader({ alg: "HS256", typ: "JWT", kid: signing.kid })
         .setSubject(userId)
         .setIssuer(issuer)
         .setAudience(audience)
         .setIssuedAt(now)
         .setExpirationTime(now + lifetimeSeconds)
-        .sign(key);
+        .sign(signing.key);
     },
   };
 }

@@ -6,10 +6,11 @@ import { systemClock } from "../clock.js";
 import { ConfigError, loadConfig, type Config } from "../config.js";
 import { ConfirmationState } from "../confirmation/confirmation-state.entity.js";
 import { TOTP_PARAMETERS, openTotpSecret, totpCodeAt } from "../confirmation/totp.js";
-import { deriveKeys, loadMasterKey } from "../credentials/keys.js";
+import { deriveKeys, loadMasterKeyring } from "../credentials/keys.js";
 import { openDatabase, type Database } from "../db/orm.js";
 import { DomainError } from "../domain-error.js";
 import { AUDIT_USAGE, auditCommand } from "./audit-commands.js";
+import { KEYS_USAGE, keysCommand } from "./keys-commands.js";
 import { PROVISIONING_USAGE, UsageError, accountCommand, walletCommand } from "./provisioning-commands.js";
 import { SEND_CALLBACK_USAGE, sendCallback } from "./send-callback.js";
 import { WATCH_USAGE, watchEvents } from "./watch-events.js";
@@ -32,7 +33,9 @@ ${WATCH_USAGE}
 
 ${PROVISIONING_USAGE}
 
-${AUDIT_USAGE}`;
+${AUDIT_USAGE}
+
+${KEYS_USAGE}`;
 
 function fail(message: string): never {
   console.error(message);
@@ -76,7 +79,7 @@ async function token(args: string[]): Promise<void> {
 async function otp(args: string[]): Promise<void> {
   await withDevelopmentUser(args, async ({ config, db, user }) => {
     if (!user.totpSecretEncrypted) fail(`${user.email} has no TOTP secret`);
-    const secret = openTotpSecret(deriveKeys(loadMasterKey(config)).box, user.id, user.totpSecretEncrypted);
+    const secret = openTotpSecret(deriveKeys(loadMasterKeyring(config)).box, user.id, user.totpSecretEncrypted);
     const state = await db.orm.em.fork().findOne(ConfirmationState, { user: user.id });
     const stepMs = TOTP_PARAMETERS.period * 1000;
     const firstFreshStep = (state?.lastTotpStep ?? -1) + 1;
@@ -98,6 +101,7 @@ try {
   else if (command === "account") await accountCommand(rest);
   else if (command === "wallet") await walletCommand(rest);
   else if (command === "audit") await auditCommand(rest);
+  else if (command === "keys") await keysCommand(rest);
   else fail(USAGE);
 } catch (error) {
   if (error instanceof UsageError || (error as { code?: unknown }).code?.toString().startsWith("ERR_PARSE_ARGS")) {

@@ -6,7 +6,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { systemClock } from "../clock.js";
 import { loadConfig, type Config } from "../config.js";
-import { deriveKeys, loadMasterKey, MASTER_KEY_FILE } from "../credentials/keys.js";
+import { deriveKeys, loadMasterKeyring, MASTER_KEY_FILE } from "../credentials/keys.js";
 import { migrationsFor } from "../db/migrations/index.js";
 import { openDatabase, sqlitePath, type Database } from "../db/orm.js";
 import { createLogger } from "../logger.js";
@@ -121,7 +121,7 @@ async function withProvisioning<T>(action: (em: EntityManager, deps: Provisionin
     if (!config.masterKey && !fs.existsSync(path.join(config.dataDir, MASTER_KEY_FILE))) {
       throw new Error(`no MASTER_KEY and no ${path.join(config.dataDir, MASTER_KEY_FILE)}: run with the service's MASTER_KEY or DATA_DIR`);
     }
-    const keys = deriveKeys(loadMasterKey(config));
+    const keys = deriveKeys(loadMasterKeyring(config));
     return action(db.orm.em.fork(), {
       hasher: keys.secretHasher,
       clock: systemClock,

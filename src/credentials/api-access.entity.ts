@@ -33,8 +33,8 @@ export class ApiAccess {
   @Property({ type: "string", length: 64, nullable: true, unique: "api_access_api_key_unique" })
   apiKey: string | null = null;
 
-  /** HMAC-SHA-256 of the secret under a server-side key, hex. */
-  @Property({ type: "string", length: 64, nullable: true })
+  /** Keyed hash of the secret (see `SecretHasher` in `keys.ts`). */
+  @Property({ type: "string", length: 128, nullable: true })
   secretHash: string | null = null;
 
   @Property({ type: "datetime", nullable: true })

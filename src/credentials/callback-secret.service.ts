@@ -19,7 +19,8 @@ export interface CallbackSecretStatus {
   previousSecretExpiresAt: Date | null;
 }
 
-function associatedData(accountId: string, secretId: string): string {
+/** Binds a sealed callback secret to its account and row. */
+export function callbackSecretAssociatedData(accountId: string, secretId: string): string {
   return `account:${accountId}:callback-secret:${secretId}`;
 }
 
@@ -86,7 +87,7 @@ export function regenerateCallbackSecret(
           );
         }
         const secret = tx.create(CallbackSecret, { account: tx.getReference(Account, accountId), sealed: "", createdAt: now });
-        secret.sealed = context.stepUp.box.encrypt(callbackSecret, associatedData(accountId, secret.id));
+        secret.sealed = context.stepUp.box.encrypt(callbackSecret, callbackSecretAssociatedData(accountId, secret.id));
       }, detail);
       context.callbackSecrets.invalidate(accountId);
       const status = await statusAt(context.em.fork(), accountId, now);
@@ -108,7 +109,7 @@ export async function verifyingCallbackSecretsUntil(
   const rows = await liveSecrets(em, accountId, now);
   const expiries = rows.flatMap((secret) => (secret.expiresAt ? [secret.expiresAt.getTime()] : []));
   return {
-    secrets: rows.map((secret) => box.decrypt(secret.sealed, associatedData(accountId, secret.id))),
+    secrets: rows.map((secret) => box.decrypt(secret.sealed, callbackSecretAssociatedData(accountId, secret.id))),
     nextExpiry: expiries.length === 0 ? null : new Date(Math.min(...expiries)),
   };
 }

@@ -1,5 +1,5 @@
 import { ConnectionException, DriverException, MikroORM, ReflectMetadataProvider, type Options } from "@mikro-orm/core";
-import { LibSqlDriver } from "@mikro-orm/libsql";
+
 import { Migrator } from "@mikro-orm/migrations";
 import { PostgreSqlDriver } from "@mikro-orm/postgresql";
 import type { Knex, SqlEntityManager } from "@mikro-orm/knex";
@@ -12,6 +12,7 @@ import { entities } from "./entities.js";
 import { migrationsFor, type Dialect } from "./migrations/index.js";
 import { ensurePrivateFile, restrictMode } from "../private-files.js";
 import { configureSqliteConnection } from "./sqlite-connection.js";
+import { EmbeddedDriver } from "./embedded-driver.js";
 
 /** An open database: the ORM, which dialect it speaks, and a hook on every SQL statement sent. */
 export interface Database {
@@ -153,7 +154,7 @@ function ormOptions(
     dialect,
     options: {
       ...common,
-      driver: LibSqlDriver,
+      driver: EmbeddedDriver,
       dbName: sqlitePath(config),
       // One connection serves the ORM and the event log alike, so no two connections ever compete for the file's
       // write lock. The pool may replace it; each new one needs the settings.

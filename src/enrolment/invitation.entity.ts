@@ -19,8 +19,8 @@ export class Invitation {
   @ManyToOne(() => User, { deleteRule: "cascade", index: false })
   user!: Rel<User>;
 
-  /** HMAC-SHA256 (hex) of the token under the service's secret-hashing key. */
-  @Property({ type: "string", length: 64 })
+  /** Keyed hash of the token (see `SecretHasher` in `credentials/keys.ts`). */
+  @Property({ type: "string", length: 128 })
   tokenHash!: string;
 
   @Property({ type: "datetime" })

@@ -121,7 +121,7 @@ export async function acceptInvitation(
     return badInput(INVALID_INVITATION, "token");
   };
   if (typeof input.token !== "string" || !INVITATION_TOKEN.test(input.token)) throw await refuse();
-  const invitation = await em.findOne(Invitation, { tokenHash: deps.hasher.hash(input.token) }, { populate: ["user.account"] });
+  const invitation = await em.findOne(Invitation, { tokenHash: { $in: deps.hasher.candidates(input.token) } }, { populate: ["user.account"] });
   if (!invitation) throw await refuse();
 
   const user = invitation.user;

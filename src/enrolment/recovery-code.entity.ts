@@ -18,8 +18,8 @@ export class RecoveryCode {
   @ManyToOne(() => User, { deleteRule: "cascade", index: false })
   user!: Rel<User>;
 
-  /** HMAC-SHA256 (hex) of the code under the service's secret-hashing key. */
-  @Property({ type: "string", length: 64 })
+  /** Keyed hash of the code (see `SecretHasher` in `credentials/keys.ts`). */
+  @Property({ type: "string", length: 128 })
   codeHash!: string;
 
   @Property({ type: "datetime", nullable: true })

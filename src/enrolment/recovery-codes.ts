@@ -40,7 +40,7 @@ export function findRecoveryCode(
   userId: string,
   normalised: string,
 ): Promise<RecoveryCode | null> {
-  return em.findOne(RecoveryCode, { user: userId, codeHash: hasher.hash(normalised), usedAt: null });
+  return em.findOne(RecoveryCode, { user: userId, codeHash: { $in: hasher.candidates(normalised) }, usedAt: null });
 }
 
 /** Spends a recovery code with a conditional update; false when it was spent already (by a parallel request). */

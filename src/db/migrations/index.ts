@@ -8,6 +8,7 @@ import { Migration20261201000000 as PgEventIdentity } from "./postgresql/Migrati
 import { Migration20261201010000 as PgPeople } from "./postgresql/Migration20261201010000.js";
 import { Migration20261201020000 as PgInstances } from "./postgresql/Migration20261201020000.js";
 import { Migration20261201030000 as PgAuditTrail } from "./postgresql/Migration20261201030000.js";
+import { Migration20261205000000 as PgKeyedHashes } from "./postgresql/Migration20261205000000.js";
 import { Migration20261127000000 as SqliteInitial } from "./sqlite/Migration20261127000000.js";
 import { Migration20261127010000 as SqliteSecrets } from "./sqlite/Migration20261127010000.js";
 import { Migration20261127020000 as SqliteCallbacks } from "./sqlite/Migration20261127020000.js";
@@ -46,6 +47,7 @@ const migrations: Record<Dialect, MigrationObject[]> = {
     { name: "Migration20261201010000", class: PgPeople },
     { name: "Migration20261201020000", class: PgInstances },
     { name: "Migration20261201030000", class: PgAuditTrail },
+    { name: "Migration20261205000000", class: PgKeyedHashes },
   ],
 };
 

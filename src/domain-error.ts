@@ -13,6 +13,8 @@ export type ErrorCode =
   | "ENROLMENT_REQUIRED"
   /** A cursor from before what the event log still keeps (retention pruned the events after it). */
   | "CURSOR_EXPIRED"
+  /** A cursor from a history the event log no longer has (it was restored from a backup), or never had. */
+  | "CURSOR_RESTORED"
   /** The account is suspended by the platform: its users and API user are refused. */
   | "ACCOUNT_SUSPENDED"
   | "LIMIT_EXCEEDED"
@@ -68,6 +70,17 @@ export const enrolmentRequired = (message: string, missing: "password" | "authen
  */
 export const cursorExpired = (earliestCursor: string) =>
   new DomainError("CURSOR_EXPIRED", "Events after this cursor were pruned by retention: resume from earliestCursor", { earliestCursor });
+/**
+ * A cursor from a history the event log does not have: events after it were lost when the database was restored
+ * from a backup (their numbers now stand for other events), or it comes from another database. `resumeCursor`
+ * reads again from the last position both histories share.
+ */
+export const cursorRestored = (resumeCursor: string) =>
+  new DomainError(
+    "CURSOR_RESTORED",
+    "The event log was restored from a backup and does not have the events this cursor follows: read again from resumeCursor",
+    { resumeCursor },
+  );
 export const accountSuspended = () => new DomainError("ACCOUNT_SUSPENDED", "The account is suspended");
 /** Past a request budget; `retryAfterSeconds` says when the next request may be made. */
 export const rateLimited = (message: string, retryAfterSeconds: number) =>

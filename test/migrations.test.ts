@@ -179,6 +179,32 @@ describe("migrations", () => {
     expect(await em.fork().execute("select actor_id, actor_email from audit_entry")).toEqual([{ actor_id: "u1", actor_email: "owner@example.com" }]);
   });
 
+  it("keep events stored before 20261215000000, give the database its first epoch, and refuse deleting a wallet or account with events after it", async () => {
+    const { db, em, now } = await databaseAt("Migration20261201030000");
+    await em.execute(
+      "insert into wallet (id, account_id, label, status, type, currency_iso, currency_alpha, currency_name, currency_exp, created_at) " +
+        "values (?, ?, ?, 3, 1, 1002, ?, ?, 18, ?)",
+      ["w1", "a1", "w", "ETH", "Ethereum", now],
+    );
+    await em.execute(
+      "insert into callback_event (id, account_id, sequence, wallet_id, kind, operation_id, tracking_id, transfer_id, transfer_status, " +
+        "amount, signed_at, received_at, signed_key, resend_key, payload, trace_context) values (?, ?, 1, ?, ?, ?, ?, ?, 2, ?, ?, ?, ?, ?, ?, ?)",
+      ["e1", "a1", "w1", "DEPOSIT", "11203", "t", "17618", "0.3", "1785312345", now, "s:1", "r:1", "{}", "00-trace"],
+    );
+    await em.execute("insert into event_sequence (account_id, value) values (?, 1)", ["a1"]);
+
+    expect((await migrateTo(db, "Migration20261215000000")).at(-1)).toBe("Migration20261215000000");
+    const events = await em.fork().execute("select id, sequence, wallet_id, signed_key, resend_key, trace_context from callback_event");
+    expect(events).toEqual([{ id: "e1", sequence: 1, wallet_id: "w1", signed_key: "s:1", resend_key: "r:1", trace_context: "00-trace" }]);
+    const epochs = await em.fork().execute<{ id: string; parent_id: string | null; ordinal: number; cause: string }[]>(
+      "select id, parent_id, ordinal, cause from event_epoch",
+    );
+    expect(epochs).toEqual([{ id: expect.stringMatching(/^[0-9a-f]{16}$/), parent_id: null, ordinal: 1, cause: "first" }]);
+    await expect(em.fork().execute("delete from wallet where id = 'w1'")).rejects.toThrow(/foreign key/i);
+    await expect(em.fork().execute("delete from account where id = 'a1'")).rejects.toThrow(/foreign key/i);
+    expect(await em.fork().execute("select count(*) as events from callback_event")).toEqual([{ events: onPostgres ? "1" : 1 }]);
+  });
+
   it.runIf(onPostgres)("build exactly the schema the entities describe (PostgreSQL)", async () => {
     const db = await freshDatabase();
     await db.migrate();

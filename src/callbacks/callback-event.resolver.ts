@@ -5,7 +5,7 @@ import { pageInfoOf } from "../graphql/page-info.js";
 import { DEFAULT_PAGE_SIZE, MAX_CURSOR_LENGTH, MAX_PAGE_SIZE } from "../pagination.js";
 import { WalletObject } from "../wallets/wallet.types.js";
 import type { StoredEvent } from "../events/event.js";
-import { eventCursor, eventRetention, listCallbackEvents, sequenceOf, validateEventFilter } from "./callback-event.service.js";
+import { eventCursor, eventRetention, listCallbackEvents, positionOf, validateEventFilter } from "./callback-event.service.js";
 import {
   CallbackEventConnection,
   CallbackEventFilterInput,
@@ -62,7 +62,7 @@ export class CallbackEventResolver {
           return auth.viewer;
         },
         filter: validateEventFilter(filter),
-        after: sequenceOf(after),
+        after: positionOf(after),
         sendTimeoutMs: events.sendTimeoutMs,
         onEnded: (error) => events.ended(error.code),
         trace: ctx.trace,

@@ -7,7 +7,8 @@ import type { EventFeed } from "../events/event-feed.js";
 import type { EventFilter } from "../events/event-log.js";
 import { visibleWalletIds } from "../access/wallet-visibility.js";
 import { contextOf, failSpan, type TraceScope } from "../tracing/tracing.js";
-import { eventCursor, eventMatches } from "./callback-event.service.js";
+import type { EventPosition } from "../events/epoch.js";
+import { eventCursor, eventMatches, resumeAfter } from "./callback-event.service.js";
 
 /** Events read from the log per step; also the most a subscription holds in memory. */
 const BATCH = 100;
@@ -24,8 +25,11 @@ export interface EventSubscriptionOptions {
    */
   reauthenticate: (em: EntityManager) => Promise<Viewer>;
   filter: EventFilter;
-  /** Sequence to resume after; null: only events that come after the subscription starts. */
-  after: number | null;
+  /**
+   * The position to resume after (a cursor's); null: only events that come after the subscription starts. A
+   * position the current history does not hold ends the subscription with CURSOR_RESTORED.
+   */
+  after: EventPosition | null;
   /** How long the consumer may take to accept one event before it counts as slow. */
   sendTimeoutMs: number;
   /** Called once with the error that ended the subscription, when it ended before its consumer stopped it. */
@@ -78,7 +82,10 @@ function lostAny(before: Visible, now: Visible): boolean {
 export class EventSubscription implements AsyncIterableIterator<StoredEvent> {
   private readonly buffer: StoredEvent[] = [];
   private waiting: ReturnType<EventFeed["waitForNews"]> | null = null;
-  private cursor: number | null;
+  /** The sequence number last read (set at the start). */
+  private cursor: number | null = null;
+  /** The epoch the current history's cursors name (set at the start). */
+  private epoch: string | null = null;
   private viewer: Viewer;
   private visible: Visible | null = null;
   /** The access version `visible` was computed at (or after). */
@@ -94,7 +101,6 @@ export class EventSubscription implements AsyncIterableIterator<StoredEvent> {
   private delivery: Span | null = null;
 
   constructor(private readonly options: EventSubscriptionOptions) {
-    this.cursor = options.after;
     this.viewer = options.viewer;
   }
 
@@ -116,7 +122,7 @@ export class EventSubscription implements AsyncIterableIterator<StoredEvent> {
       this.atHead = false;
       if (read?.accessVersion != null && read.accessVersion !== this.accessVersion) await this.checkAccess(read.accessVersion);
       // Retention pruned events after the cursor (a subscriber that fell that far behind): never a silent gap.
-      if (read?.prunedThrough != null && read.prunedThrough > this.cursor!) this.end(cursorExpired(eventCursor({ sequence: read.prunedThrough })));
+      if (read?.prunedThrough != null && read.prunedThrough > this.cursor!) this.end(cursorExpired(eventCursor({ epoch: this.epoch, sequence: read.prunedThrough })));
       if (this.finished) break;
       for (const row of read?.events ?? []) {
         this.cursor = row.sequence;
@@ -165,9 +171,19 @@ export class EventSubscription implements AsyncIterableIterator<StoredEvent> {
    * a change in between shows as a moved version at the next read. Its entity manager is not kept while it waits.
    */
   private async start(): Promise<void> {
-    const head = await this.options.feed.head(this.viewer.accountId);
+    const { feed, after } = this.options;
+    const head = await feed.head(this.viewer.accountId);
     this.accessVersion = head.accessVersion;
-    if (this.cursor !== null && this.cursor < head.prunedThrough) return this.end(cursorExpired(eventCursor({ sequence: head.prunedThrough })));
+    this.epoch = (await feed.epochs()).cursorEpoch;
+    if (after !== null) {
+      try {
+        this.cursor = await resumeAfter(feed, this.viewer.accountId, after, head);
+      } catch (error) {
+        if (error instanceof DomainError) return this.end(error);
+        throw error;
+      }
+      if (this.cursor < head.prunedThrough) return this.end(cursorExpired(eventCursor({ epoch: this.epoch, sequence: head.prunedThrough })));
+    }
     const visible = await visibleWalletIds(this.options.em(), this.viewer);
     if (this.cursor === null) {
       this.cursor = head.sequence;

@@ -10,6 +10,7 @@ import { deriveKeys, loadMasterKeyring } from "../credentials/keys.js";
 import { openDatabase, type Database } from "../db/orm.js";
 import { DomainError } from "../domain-error.js";
 import { AUDIT_USAGE, auditCommand } from "./audit-commands.js";
+import { BACKUP_USAGE, backupCommand, eventsCommand, restoreCommand } from "./backup-commands.js";
 import { KEYS_USAGE, keysCommand } from "./keys-commands.js";
 import { PROVISIONING_USAGE, UsageError, accountCommand, walletCommand } from "./provisioning-commands.js";
 import { SEND_CALLBACK_USAGE, sendCallback } from "./send-callback.js";
@@ -34,6 +35,8 @@ ${WATCH_USAGE}
 ${PROVISIONING_USAGE}
 
 ${AUDIT_USAGE}
+
+${BACKUP_USAGE}
 
 ${KEYS_USAGE}`;
 
@@ -101,6 +104,9 @@ try {
   else if (command === "account") await accountCommand(rest);
   else if (command === "wallet") await walletCommand(rest);
   else if (command === "audit") await auditCommand(rest);
+  else if (command === "backup") await backupCommand(rest);
+  else if (command === "restore") await restoreCommand(rest);
+  else if (command === "events") await eventsCommand(rest);
   else if (command === "keys") await keysCommand(rest);
   else fail(USAGE);
 } catch (error) {

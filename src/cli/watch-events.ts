@@ -37,7 +37,12 @@ export async function watchEvents(args: string[]): Promise<void> {
           }
           // The server ends a subscription with one last result carrying a coded error (docs/subscriptions.md).
           const reasons = (result.errors ?? []).map((error) => `${String(error.extensions?.code ?? "ERROR")}: ${error.message}`);
-          const resume = cursor ? ` (resume with --after ${cursor})` : "";
+          // CURSOR_EXPIRED and CURSOR_RESTORED name the cursor to read again from.
+          const named = (result.errors ?? [])
+            .map((error) => error.extensions?.resumeCursor ?? error.extensions?.earliestCursor)
+            .find((value): value is string => typeof value === "string");
+          const from = named ?? cursor;
+          const resume = from ? ` (resume with --after ${from})` : "";
           reject(new Error(`subscription ended: ${reasons.join("; ")}${resume}`));
         },
         error: (error) => reject(new Error(`subscription ended: ${JSON.stringify(error)}`)),

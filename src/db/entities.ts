@@ -3,6 +3,7 @@ import { User } from "../access/user.entity.js";
 import { WalletAccess } from "../access/wallet-access.entity.js";
 import { AuditEntry } from "../audit/audit-entry.entity.js";
 import { IdentityLink } from "../auth/identity-link.entity.js";
+import { EpochFork, EventEpoch } from "../events/epoch.entity.js";
 import { CallbackEvent, EventSequence, RetainedKey } from "../events/event.entity.js";
 import { ConfirmationState } from "../confirmation/confirmation-state.entity.js";
 import { ApiAccess } from "../credentials/api-access.entity.js";
@@ -28,6 +29,8 @@ export const entities = [
   CallbackEvent,
   EventSequence,
   RetainedKey,
+  EventEpoch,
+  EpochFork,
   Invitation,
   RecoveryCode,
   IdentityLink,

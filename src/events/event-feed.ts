@@ -64,7 +64,7 @@ export class EventFeed {
   private closed = false;
 
   constructor(
-    private readonly log: Pick<EventLog, "after" | "head" | "heads">,
+    private readonly log: Pick<EventLog, "after" | "head" | "heads" | "epochs" | "forkPoints">,
     private readonly logger: Pick<Logger, "warn">,
     private readonly options: EventFeedOptions,
   ) {}
@@ -184,6 +184,16 @@ export class EventFeed {
   /** Where a subscription starts (see `EventLog.head`). */
   head(accountId: string): Promise<LogHead> {
     return this.log.head(accountId);
+  }
+
+  /** The database's epochs (see `EventLog.epochs`). */
+  epochs(): ReturnType<EventLog["epochs"]> {
+    return this.log.epochs();
+  }
+
+  /** An account's fork points (see `EventLog.forkPoints`). */
+  forkPoints(accountId: string): ReturnType<EventLog["forkPoints"]> {
+    return this.log.forkPoints(accountId);
   }
 
   /** Reads the committed heads of the accounts someone waits on: one query for all of them. */

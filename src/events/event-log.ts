@@ -16,6 +16,7 @@ import {
   type TransferStatus,
   type WriteResult,
 } from "./event.js";
+import { EpochLineage, type Epoch } from "./epoch.js";
 
 /**
  * Which events a reader wants, besides the account. Absent lists match everything, empty ones nothing; an event
@@ -72,6 +73,13 @@ export interface EventLog {
   head(accountId: string): Promise<LogHead>;
   /** The highest committed sequence number of each account that has events, in one statement. */
   heads(accountIds: readonly string[]): Promise<Map<string, number>>;
+  /**
+   * The database's epochs (see `epoch.ts`), read once: a new epoch is minted only while no instance runs
+   * (`restore`, `events mark-restored`).
+   */
+  epochs(): Promise<EpochLineage>;
+  /** Where each epoch forked off its parent for one account, by epoch id (see `EpochFork`). */
+  forkPoints(accountId: string): Promise<Map<string, number>>;
   close(): Promise<void>;
 }
 
@@ -99,12 +107,15 @@ function statusCondition(
  * rows read as they are (no entity to hydrate: they serve every subscriber's next events). The adapters add `append`.
  */
 export abstract class SqlEventLog implements EventLog {
+  private lineage: Promise<EpochLineage> | null = null;
+
   constructor(private readonly em: () => EntityManager) {}
 
   abstract append(events: readonly NewEvent[]): Promise<WriteResult[]>;
   abstract close(): Promise<void>;
 
   async after(accountId: string, sequence: number, limit: number, filter: EventFilter = {}): Promise<EventsRead> {
+    const { cursorEpoch } = await this.epochs();
     let sql =
       "select (select access_version from account where id = ?) as access_version, " +
       `(select pruned_through from event_sequence where account_id = ?) as pruned_through, ${READ_COLUMNS.join(", ")} ` +
@@ -136,7 +147,7 @@ export abstract class SqlEventLog implements EventLog {
     const rows = await this.execute<ReadRow & { access_version: number | string; pruned_through: number | string | null }>(sql, params);
     const first = rows[0];
     return {
-      events: rows.map(storedOf),
+      events: rows.map((row) => storedOf(row, cursorEpoch)),
       accessVersion: first ? Number(first.access_version) : null,
       prunedThrough: first ? Number(first.pruned_through ?? 0) : null,
     };
@@ -161,6 +172,25 @@ export abstract class SqlEventLog implements EventLog {
       [...accountIds],
     );
     return new Map(rows.map((row) => [row.account_id, Number(row.value)]));
+  }
+
+  epochs(): Promise<EpochLineage> {
+    this.lineage ??= this.execute<{ id: string; parent_id: string | null }>("select id, parent_id from event_epoch order by ordinal", []).then(
+      (rows) => new EpochLineage(rows.map((row): Epoch => ({ id: row.id, parentId: row.parent_id }))),
+      (error: unknown) => {
+        this.lineage = null;
+        throw error;
+      },
+    );
+    return this.lineage;
+  }
+
+  async forkPoints(accountId: string): Promise<Map<string, number>> {
+    const rows = await this.execute<{ epoch_id: string; sequence: number | string }>(
+      "select epoch_id, sequence from event_epoch_fork where account_id = ?",
+      [accountId],
+    );
+    return new Map(rows.map((row) => [row.epoch_id, Number(row.sequence)]));
   }
 
   private execute<T>(sql: string, params: unknown[]): Promise<T[]> {

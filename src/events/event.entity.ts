@@ -9,7 +9,8 @@ import { CallbackEventKind } from "./event.js";
  * what cursors and resumption rely on. Two unique keys make a delivery idempotent (see `idempotencyKeys`):
  * `signedKey` covers the signed message (a replay with altered unsigned fields is the same event), `resendKey` the
  * operation's state (a resend with a new `meta.time` is the same event). Statuses are the platform's codes, kept
- * as sent.
+ * as sent. Deleting the wallet or account of a stored event is refused
+ * (retention is what removes events).
  */
 @Entity({ tableName: "callback_event" })
 @Unique({ name: "callback_event_account_sequence_unique", properties: ["account", "sequence"] })
@@ -36,13 +37,13 @@ export class CallbackEvent {
   @PrimaryKey({ type: "string", length: 36 })
   id!: string;
 
-  @ManyToOne(() => Account, { deleteRule: "cascade", index: false })
+  @ManyToOne(() => Account, { deleteRule: "restrict", index: false })
   account!: Rel<Account>;
 
   @Property({ type: "integer" })
   sequence!: number;
 
-  @ManyToOne(() => Wallet, { deleteRule: "cascade", index: false })
+  @ManyToOne(() => Wallet, { deleteRule: "restrict", index: false })
   wallet!: Rel<Wallet>;
 
   @Enum({ items: () => CallbackEventKind, type: "string", length: 16 })

@@ -136,6 +136,8 @@ export interface NewEvent extends EventFields {
 /** A stored event, as readers (history, subscriptions) see it. Its wallet is known by id only. */
 export interface StoredEvent extends EventFields {
   id: string;
+  /** The epoch the log was in when it was read (see `epoch.ts`); null in the first epoch, whose cursors name none. */
+  epoch: string | null;
   sequence: number;
   wallet: { id: string };
   signedAt: string;
@@ -220,13 +222,14 @@ const text = (value: unknown) => value as string;
 const optional = (value: unknown) => (value === null || value === undefined ? null : (value as string));
 const optionalNumber = (value: unknown) => (value === null || value === undefined ? null : Number(value));
 
-/** A row read back as an event. */
-export function storedOf(row: ReadRow): StoredEvent {
+/** A row read back as an event, read in the epoch `epoch` names (null: the first). */
+export function storedOf(row: ReadRow, epoch: string | null): StoredEvent {
   const kind = row.kind as CallbackEventKind;
   const operationStatusCode = optionalNumber(row.operation_status);
   const transferStatusCode = optionalNumber(row.transfer_status);
   return {
     id: text(row.id),
+    epoch,
     sequence: Number(row.sequence),
     wallet: { id: text(row.wallet_id) },
     kind,

@@ -26,7 +26,7 @@ export interface ResolverServices {
   enrolment: EnrolmentDependencies;
   events: {
     /** The history. */
-    log: Pick<EventLog, "after" | "head">;
+    log: Pick<EventLog, "after" | "head" | "epochs" | "forkPoints">;
     /** `EVENT_RETENTION_DAYS` (0: events are kept for good). */
     retentionDays: number;
     /** What subscriptions read and wait on. */

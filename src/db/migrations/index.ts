@@ -9,6 +9,7 @@ import { Migration20261201010000 as PgPeople } from "./postgresql/Migration20261
 import { Migration20261201020000 as PgInstances } from "./postgresql/Migration20261201020000.js";
 import { Migration20261201030000 as PgAuditTrail } from "./postgresql/Migration20261201030000.js";
 import { Migration20261205000000 as PgKeyedHashes } from "./postgresql/Migration20261205000000.js";
+import { Migration20261215000000 as PgEventEpochs } from "./postgresql/Migration20261215000000.js";
 import { Migration20261127000000 as SqliteInitial } from "./sqlite/Migration20261127000000.js";
 import { Migration20261127010000 as SqliteSecrets } from "./sqlite/Migration20261127010000.js";
 import { Migration20261127020000 as SqliteCallbacks } from "./sqlite/Migration20261127020000.js";
@@ -18,6 +19,7 @@ import { Migration20261201000000 as SqliteEventIdentity } from "./sqlite/Migrati
 import { Migration20261201010000 as SqlitePeople } from "./sqlite/Migration20261201010000.js";
 import { Migration20261201020000 as SqliteInstances } from "./sqlite/Migration20261201020000.js";
 import { Migration20261201030000 as SqliteAuditTrail } from "./sqlite/Migration20261201030000.js";
+import { Migration20261215000000 as SqliteEventEpochs } from "./sqlite/Migration20261215000000.js";
 
 export type Dialect = "sqlite" | "postgresql";
 
@@ -36,6 +38,7 @@ const migrations: Record<Dialect, MigrationObject[]> = {
     { name: "Migration20261201010000", class: SqlitePeople },
     { name: "Migration20261201020000", class: SqliteInstances },
     { name: "Migration20261201030000", class: SqliteAuditTrail },
+    { name: "Migration20261215000000", class: SqliteEventEpochs },
   ],
   postgresql: [
     { name: "Migration20261127000000", class: PgInitial },
@@ -48,6 +51,7 @@ const migrations: Record<Dialect, MigrationObject[]> = {
     { name: "Migration20261201020000", class: PgInstances },
     { name: "Migration20261201030000", class: PgAuditTrail },
     { name: "Migration20261205000000", class: PgKeyedHashes },
+    { name: "Migration20261215000000", class: PgEventEpochs },
   ],
 };
 

@@ -7,7 +7,7 @@ import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { totpCodeAt } from "../src/confirmation/totp.js";
 import { CallbackEventsDocument, RegenerateCallbackSecretDocument } from "./generated/graphql.js";
-import { BUILT_CLI, startBuiltServer, type BuiltServer } from "./support/built-server.js";
+import { BUILT_CLI, demoServerEnv, startBuiltServer, type BuiltServer } from "./support/built-server.js";
 import { depositCallback, postCallback } from "./support/callbacks.js";
 import { createTestDatabase, onPostgres } from "./support/database.js";
 import { DEMO_WALLETS } from "./support/fixtures.js";
@@ -110,19 +110,6 @@ interface Setup {
   deleteWithEvents(env: NodeJS.ProcessEnv): Promise<{ wallet: unknown; account: unknown }>;
 }
 
-function baseEnv(dataDir: string, databaseUrl?: string): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env.PATH,
-    PORT: "0",
-    HOST: "127.0.0.1",
-    DATA_DIR: dataDir,
-    SEED_DEMO: "true",
-    DEMO_PASSWORD,
-    DEMO_TOTP_SECRET,
-    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
-  };
-}
-
 function tempDir(prefix: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -142,7 +129,7 @@ async function refusal(statement: () => unknown): Promise<unknown> {
 function sqliteSetup(): Setup {
   const dataDir = tempDir("access-drill-");
   const backupFile = path.join(tempDir("access-drill-backup-"), "access-backup.sqlite");
-  const env = baseEnv(dataDir);
+  const env = demoServerEnv(dataDir);
   return {
     env,
     async backup() {
@@ -192,7 +179,7 @@ async function postgresSetup(): Promise<Setup> {
   const dumpFile = path.join(tempDir("access-drill-backup-"), "access.dump");
   const source = await createTestDatabase();
   cleanups.push(() => source.drop());
-  const env = baseEnv(dataDir, source.databaseUrl);
+  const env = demoServerEnv(dataDir, source.databaseUrl);
   return {
     env,
     async backup() {

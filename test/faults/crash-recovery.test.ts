@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { totpCodeAt } from "../../src/confirmation/totp.js";
 import { RegenerateCallbackSecretDocument } from "../generated/graphql.js";
-import { BUILT_CLI, startBuiltServer, type BuiltServer } from "../support/built-server.js";
+import { BUILT_CLI, demoServerEnv, startBuiltServer, type BuiltServer } from "../support/built-server.js";
 import { depositCallback, postCallbackOrFail, storedTrackingIds } from "../support/callbacks.js";
 import { createTestDatabase } from "../support/database.js";
 import { execute } from "../support/graphql-client.js";
@@ -30,16 +30,7 @@ describe("the process killed (kill -9) while callbacks stream in", () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "access-crash-"));
     const database = await createTestDatabase();
     cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }), () => database.drop());
-    const env = {
-      PATH: process.env.PATH,
-      PORT: "0",
-      HOST: "127.0.0.1",
-      DATA_DIR: dataDir,
-      SEED_DEMO: "true",
-      DEMO_PASSWORD,
-      DEMO_TOTP_SECRET,
-      ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}),
-    };
+    const env = demoServerEnv(dataDir, database.databaseUrl);
     const first = await startBuilt(env);
     const cli = (...args: string[]) =>
       promisify(execFile)(process.execPath, [BUILT_CLI, ...args], { env }).then((out) =>

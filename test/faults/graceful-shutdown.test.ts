@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { totpCodeAt } from "../../src/confirmation/totp.js";
 import { CallbackEventsDocument, RegenerateCallbackSecretDocument } from "../generated/graphql.js";
-import { BUILT_CLI, startBuiltServer, type BuiltServer } from "../support/built-server.js";
+import { BUILT_CLI, demoServerEnv, startBuiltServer, type BuiltServer } from "../support/built-server.js";
 import { depositCallback, postCallbackOrFail, storedTrackingIds } from "../support/callbacks.js";
 import { createTestDatabase, onPostgres } from "../support/database.js";
 import { execute } from "../support/graphql-client.js";
@@ -35,16 +35,7 @@ describe("an instance stopped (SIGTERM) while callbacks stream in and a dashboar
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "access-shutdown-"));
     const database = await createTestDatabase();
     cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }), () => database.drop());
-    const env = {
-      PORT: "0",
-      HOST: "127.0.0.1",
-      DATA_DIR: dataDir,
-      SEED_DEMO: "true",
-      DEMO_PASSWORD,
-      DEMO_TOTP_SECRET,
-      SHUTDOWN_TIMEOUT_MS: "9000",
-      ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}),
-    };
+    const env = { ...demoServerEnv(dataDir, database.databaseUrl), SHUTDOWN_TIMEOUT_MS: "9000" };
     const first = await startBuilt(env);
     const cli = async (...args: string[]) =>
       (await promisify(execFile)(process.execPath, [BUILT_CLI, ...args], { env: { PATH: process.env.PATH, ...env } })).stdout.trim().split("\n").at(-1)!;

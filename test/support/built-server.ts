@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { DEMO_PASSWORD, DEMO_TOTP_SECRET } from "./test-server.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 /** The built server's entry point (`npm test` builds first). */
@@ -17,6 +18,23 @@ export interface BuiltServer {
   rssBytes(): number;
   /** Sends SIGTERM and resolves with the exit code. */
   stop(): Promise<number | null>;
+}
+
+/**
+ * The environment of a built server on port 0 of 127.0.0.1 with its own data directory (and database, on
+ * PostgreSQL), seeded with the demo account whose Owner has the tests' password and TOTP secret.
+ */
+export function demoServerEnv(dataDir: string, databaseUrl?: string): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    PORT: "0",
+    HOST: "127.0.0.1",
+    DATA_DIR: dataDir,
+    SEED_DEMO: "true",
+    DEMO_PASSWORD,
+    DEMO_TOTP_SECRET,
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+  };
 }
 
 /** Starts `node dist/src/main.js` with exactly `env` (and PATH), and waits until it logs the port it listens on. */

@@ -38,16 +38,31 @@ describe("retention (EVENT_RETENTION_DAYS=2), on a clock the test moves", () => 
   let old: Record<string, unknown>[];
   let oldCursor: string;
 
+  it("gives an empty history a cursor to subscribe from, which misses no event stored after it", async () => {
+    expect(await trackingIds()).toEqual([]);
+    const { earliestCursor } = await retention();
+    expect(earliestCursor).not.toBeNull();
+    // An event stored after the cursor was read and before the subscription starts is still delivered.
+    expect((await postCallback(server.url, callback("first"))).status).toBe(200);
+    const client = wsClient(server.url, { token: await token() });
+    const subscription = subscribe<OnCallbackEventSubscription>(client, OnCallbackEventDocument, { after: earliestCursor });
+    expect((await subscription.next()).data!.callbackEvents.trackingId).toBe("first");
+    await client.dispose();
+  });
+
   it("prunes events older than the retention, and keeps the newer ones", async () => {
     old = [callback("old-1"), callback("old-2"), callback("old-3")];
     for (const body of old) expect((await postCallback(server.url, body)).status).toBe(200);
     const page = (await history()).data!.callbackEvents;
     oldCursor = page.edges[0]!.cursor;
-    expect(await retention()).toEqual({ days: 2, earliestCursor: null });
+    // With nothing pruned, the earliest cursor reads the whole history.
+    const { days, earliestCursor: start } = await retention();
+    expect(days).toBe(2);
+    expect(await trackingIds(start)).toEqual(["first", "old-1", "old-2", "old-3"]);
 
     server.clock.advance(3 * DAY);
     expect((await postCallback(server.url, callback("new-1"))).status).toBe(200);
-    expect(await server.service.retention.pruneOnce()).toBe(3);
+    expect(await server.service.retention.pruneOnce()).toBe(4);
     expect(await trackingIds()).toEqual(["new-1"]);
     const { earliestCursor } = await retention();
     expect(earliestCursor).not.toBeNull();
@@ -86,7 +101,7 @@ describe("retention (EVENT_RETENTION_DAYS=2), on a clock the test moves", () => 
 
   it("drops the retained keys once the staleness window and 7 days have passed", async () => {
     const kept = (await server.em().find(RetainedKey, {})).map((row) => row.key);
-    expect(kept).toHaveLength(6);
+    expect(kept).toHaveLength(8);
     server.clock.advance(15 * DAY);
     // This run prunes the newer event too, and keeps its keys; those of the old ones are past their time.
     expect(await server.service.retention.pruneOnce()).toBe(1);

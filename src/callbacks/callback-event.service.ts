@@ -83,17 +83,20 @@ function readableBy(visible: Set<string> | "all", filter: EventFilter): EventFil
   return { ...filter, walletIds };
 }
 
-/** How far back the history reaches: the retention in days (null: for good), and the cursor to read it all from. */
+/**
+ * How far back the history reaches: the retention in days (null: for good), and the cursor to read it all from
+ * (the position before the oldest event kept; with nothing pruned, the start of the log).
+ */
 export async function eventRetention(
   log: Pick<EventLog, "head" | "epochs">,
   viewer: Viewer,
   retentionDays: number,
-): Promise<{ days: number | null; earliestCursor: string | null }> {
+): Promise<{ days: number | null; earliestCursor: string }> {
   const { prunedThrough } = await log.head(viewer.accountId);
   const { cursorEpoch } = await log.epochs();
   return {
     days: retentionDays > 0 ? retentionDays : null,
-    earliestCursor: prunedThrough > 0 ? eventCursor({ epoch: cursorEpoch, sequence: prunedThrough }) : null,
+    earliestCursor: eventCursor({ epoch: cursorEpoch, sequence: prunedThrough }),
   };
 }
 

@@ -104,8 +104,9 @@ export class CallbackEventRetentionObject {
   @Field(() => String, {
     nullable: true,
     description:
-      "Pass it as `after` to read every event still kept; null when none was pruned. A cursor before it is answered " +
-      "with CURSOR_EXPIRED.",
+      "The position just before the oldest event kept: pass it as `after` to read every event still kept, or to " +
+      "subscribe from the start of an empty history without missing an event stored meanwhile. A cursor before it is " +
+      "answered with CURSOR_EXPIRED. Never null.",
   })
   earliestCursor!: string | null;
 }

@@ -26,6 +26,20 @@ const callbackUrl = process.env.ROUTER_CALLBACK_URL ?? "http://localhost:4100/ca
  */
 const heartbeatIntervalMs = Number(process.env.ROUTER_CALLBACK_HEARTBEAT_MS || 5000);
 
+/**
+ * The origins whose pages may call the gateway from a browser (CORS): `ROUTER_CORS_ORIGINS`, comma-separated, by
+ * default the dashboard's (`npm run web` on `WEB_PORT`, 5173). Others get no `Access-Control-Allow-Origin` of
+ * their own, so the browser keeps the answer from them and sends no JSON request at all. No credentials: the page
+ * sends its bearer token, never a cookie. A WebSocket is not subject to CORS: graphql-ws sockets authenticate with
+ * the token in `connectionParams` alone.
+ */
+function corsOrigins(): string[] {
+  const configured = process.env.ROUTER_CORS_ORIGINS;
+  if (configured) return configured.split(",").map((origin) => origin.trim()).filter(Boolean);
+  const webPort = process.env.WEB_PORT || "5173";
+  return [`http://localhost:${webPort}`, `http://127.0.0.1:${webPort}`];
+}
+
 interface ClientAuthorization {
   /** The `Authorization` value the client presented, passed on to every subgraph request. */
   subgraphAuthorization?: string;
@@ -67,6 +81,13 @@ const subscriptions =
 
 export const gatewayConfig = defineConfig<ClientAuthorization>({
   plugins: () => [forwardAuthorization],
+  cors: {
+    origin: corsOrigins(),
+    methods: ["GET", "POST"],
+    allowedHeaders: ["authorization", "content-type", "apollo-require-preflight"],
+    credentials: false,
+    maxAge: 600,
+  },
   // Every request to a subgraph over HTTP (router.yaml's `headers: all: propagate`): queries, mutations, entity
   // fetches, and callback-mode subscribe requests.
   propagateHeaders: {

@@ -10,7 +10,8 @@ running access subgraph (npm start).
 
 Settings: ROUTER_PORT (4100), ACCESS_SUBGRAPH_URL (http://localhost:$PORT/graphql, PORT 4000), DEPOSITS_PORT (4001),
 ROUTER_SUBSCRIPTIONS (ws or callback), ROUTER_CALLBACK_URL (http://localhost:$ROUTER_PORT/callback),
-ROUTER_CALLBACK_HEARTBEAT_MS (5000).`;
+ROUTER_CALLBACK_HEARTBEAT_MS (5000), ROUTER_CORS_ORIGINS (http://localhost:$WEB_PORT,http://127.0.0.1:$WEB_PORT,
+WEB_PORT 5173).`;
 
 /** A whole number from the environment, or its default. */
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {

@@ -1,4 +1,6 @@
+import { execFile } from "node:child_process";
 import path from "node:path";
+import { promisify } from "node:util";
 import jsQRModule from "jsqr";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { PNG } from "pngjs";
@@ -7,7 +9,8 @@ import { freePort, launchRouter, type LaunchedRouter } from "../../router/launch
 import { repositoryFile } from "../../router/repository.js";
 import { totpCodeAt } from "../../src/confirmation/totp.js";
 import { AccessListDocument, ApiAccessDocument, WalletsDocument } from "../generated/graphql.js";
-import { depositCallback, postCallback, storedTrackingIds } from "../support/callbacks.js";
+import { BUILT_CLI } from "../support/built-server.js";
+import { WALLET_CURRENCIES, depositCallback, postCallback, storedTrackingIds } from "../support/callbacks.js";
 import { DEMO_WALLETS } from "../support/fixtures.js";
 import { execute } from "../support/graphql-client.js";
 import { DEMO_PASSWORD, DEMO_TOTP_SECRET, startTestServer, type TestServer } from "../support/test-server.js";
@@ -124,6 +127,29 @@ function wrongCode(): string {
 async function postDeposit(trackingId: string, walletId: string = DEMO_WALLETS.ETH): Promise<void> {
   const answer = await postCallback(server.url, depositCallback(callbackSecret, { trackingId, walletId }));
   expect(answer.status).toBe(200);
+}
+
+/**
+ * Has the callback simulator of the README (`npm run cli -- send-callback`, built) post a deposit for a wallet,
+ * signed with the secret the Owner's popup revealed.
+ */
+async function simulateDeposit(trackingId: string, walletId: string): Promise<void> {
+  const currency = WALLET_CURRENCIES[walletId]!;
+  const { stdout } = await promisify(execFile)(process.execPath, [
+    BUILT_CLI,
+    "send-callback",
+    "--secret",
+    callbackSecret,
+    "--url",
+    `${server.url}/callbacks`,
+    "--wallet",
+    walletId,
+    "--currency",
+    `${currency.id}:${currency.alpha}:${currency.exp}`,
+    "--tracking-id",
+    trackingId,
+  ]);
+  expect(stdout).toMatch(/^HTTP 200/);
 }
 
 describe("the page and the router", () => {
@@ -264,7 +290,7 @@ describe("the Owner, through the router", { timeout: TEST_TIMEOUT_MS }, () => {
       ["browser-btc-1", DEMO_WALLETS.BTC],
       ["browser-eth-1", DEMO_WALLETS.ETH],
     ] as const) {
-      await postDeposit(trackingId, walletId);
+      await simulateDeposit(trackingId, walletId);
       ownerSees.push(trackingId);
     }
     await eventually(async () => expect(await shownTrackingIds(owner)).toEqual([...ownerSees].reverse()));

@@ -71,11 +71,10 @@ function person(name: string): Person {
   };
 }
 
-/** Password and a fresh code of the person's authenticator (the clock then moves to the next step). */
+/** Password and a fresh code of the person's authenticator: the clock moves to the next step first. */
 function confirmation(who: Person) {
-  const otp = totpCodeAt(who.totpSecret!, server.clock.now());
   server.clock.advance(30_000);
-  return { password: who.password, otp };
+  return { password: who.password, otp: totpCodeAt(who.totpSecret!, server.clock.now()) };
 }
 
 /** Accepts an invitation with the person's provider token, then turns on an authenticator. */

@@ -211,7 +211,6 @@ describe("API access, end to end through the HTTP server", () => {
     expect(codes(result)).toEqual(["BAD_USER_INPUT"]);
     expect(result.errors![0]!.message).toMatch(message);
     // The code was not spent: it still confirms a valid change within its step.
-    server.clock.advance(-30_000);
     const retry = await execute(
       server.url,
       SetApiIpWhitelistDocument,
@@ -219,7 +218,6 @@ describe("API access, end to end through the HTTP server", () => {
       { token: owner },
     );
     expect(retry.errors).toBeUndefined();
-    server.clock.advance(30_000);
   });
 
   it("normalises the whitelist, IPv4-mapped IPv6 as IPv4", async () => {

@@ -82,11 +82,10 @@ async function enrol(token: string) {
   return { secret, recoveryCodes: confirmed.data!.confirmAuthenticatorEnrolment.recoveryCodes };
 }
 
-/** A confirmation with the current code of a secret; the clock then moves to the next step. */
+/** A confirmation with a fresh code of a secret: the clock moves to the next step first (see `TestServer.confirmation`). */
 function confirmationOf(password: string, secret: string) {
-  const otp = totpCodeAt(secret, server.clock.now());
   server.clock.advance(30_000);
-  return { password, otp };
+  return { password, otp: totpCodeAt(secret, server.clock.now()) };
 }
 
 function changePassword(token: string, confirmation: { password: string; otp: string }, newPassword: string) {

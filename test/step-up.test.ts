@@ -30,6 +30,7 @@ describe("step-up confirmation", () => {
   });
 
   it("refuses a code whose time step was already used, and codes of earlier steps", async () => {
+    server.clock.advance(30_000);
     const now = server.clock.now();
     const current = { password: DEMO_PASSWORD, otp: totpCodeAt(DEMO_TOTP_SECRET, now) };
     const previous = { password: DEMO_PASSWORD, otp: totpCodeAt(DEMO_TOTP_SECRET, now - 30_000) };

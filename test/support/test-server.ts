@@ -36,8 +36,9 @@ export interface TestServer {
   sibling(): Promise<RunningService>;
   /**
    * A correct step-up confirmation of the demo Owner (and of the other account's Owner, who has the same
-   * password and TOTP secret). The clock then moves to the next 30-second step, so that the next call gets a
-   * fresh code.
+   * password and TOTP secret): the clock first moves to the next 30-second step, so that each call gets a fresh
+   * code, and the code is that step's. The service checks it a moment later, in the same step or (when a step
+   * boundary passes meanwhile) the next, which the one-step window accepts.
    */
   confirmation(): { password: string; otp: string };
   service: RunningService;
@@ -100,9 +101,8 @@ export async function startTestServer(
       return started;
     },
     confirmation() {
-      const otp = totpCodeAt(DEMO_TOTP_SECRET, clock.now());
       clock.advance(30_000);
-      return { password: DEMO_PASSWORD, otp };
+      return { password: DEMO_PASSWORD, otp: totpCodeAt(DEMO_TOTP_SECRET, clock.now()) };
     },
     service,
     dataDir,

@@ -1,7 +1,7 @@
-import { SignJWT, decodeProtectedHeader, jwtVerify } from "jose";
+import { SignJWT, decodeProtectedHeader } from "jose";
 import type { Clock } from "../clock.js";
 import type { MasterKeyring } from "../credentials/keys.js";
-import { hmacVerifyKey } from "./hmac-key.js";
+import { hmacVerifyKey, verifyUnderKeyring, type KeyringEntry } from "./hmac-key.js";
 import { unauthenticated } from "../domain-error.js";
 
 /**
@@ -26,7 +26,7 @@ export interface ApiTokenClaims {
  * master key, verified under the key their `kid` names.
  */
 export class ApiTokenService {
-  private readonly verifyKeys: Map<string, ReturnType<typeof hmacVerifyKey>>;
+  private readonly verifyKeys: KeyringEntry[];
 
   constructor(
     private readonly keyring: MasterKeyring,
@@ -35,7 +35,7 @@ export class ApiTokenService {
     readonly lifetimeSeconds: number,
     private readonly clock: Clock,
   ) {
-    this.verifyKeys = new Map(keyring.keys.map((key) => [`${API_TOKEN_KID}.${key.id}`, hmacVerifyKey(key.apiTokenKey)]));
+    this.verifyKeys = keyring.keys.map((key) => ({ kid: `${API_TOKEN_KID}.${key.id}`, verifyKey: hmacVerifyKey(key.apiTokenKey) }));
   }
 
   async issue(apiUserId: string, apiKey: string): Promise<string> {
@@ -63,9 +63,7 @@ export class ApiTokenService {
   async verify(token: string): Promise<ApiTokenClaims> {
     try {
       const options = { issuer: ISSUER, audience: this.audience, algorithms: ["HS256"], currentDate: new Date(this.clock.now()) };
-      const { kid } = decodeProtectedHeader(token);
-      const candidates = kid === API_TOKEN_KID ? [...this.verifyKeys.values()] : [this.verifyKeys.get(String(kid))];
-      const { payload } = await this.verifyUnderAny(token, candidates, options);
+      const { payload } = await verifyUnderKeyring(token, this.verifyKeys, options, (kid) => kid === API_TOKEN_KID);
       if (typeof payload.sub !== "string" || typeof payload.key !== "string" || typeof payload.exp !== "number") {
         throw new Error("claims");
       }
@@ -73,23 +71,5 @@ export class ApiTokenService {
     } catch {
       throw unauthenticated("Invalid or expired API access token");
     }
-  }
-
-  /** The first key the token verifies under; throws when there is none. */
-  private async verifyUnderAny(
-    token: string,
-    candidates: (ReturnType<typeof hmacVerifyKey> | undefined)[],
-    options: Parameters<typeof jwtVerify>[2],
-  ): ReturnType<typeof jwtVerify> {
-    let failure: unknown = new Error("no key of the keyring has this kid");
-    for (const key of candidates) {
-      if (key === undefined) continue;
-      try {
-        return await jwtVerify(token, await key(), options);
-      } catch (error) {
-        failure = error;
-      }
-    }
-    throw failure;
   }
 }

@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
-import { SignJWT, createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
+import { SignJWT, createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import type { Clock } from "../clock.js";
 import type { Config } from "../config.js";
 import { loadOrCreateKeyFile } from "../credentials/key-file.js";
 import { unauthenticated } from "../domain-error.js";
-import { hmacVerifyKey } from "./hmac-key.js";
+import { hmacVerifyKey, verifyUnderKeyring, type KeyringEntry } from "./hmac-key.js";
 
 /** File under the data directory holding the development signing key. */
 export const DEV_SIGNING_KEY_FILE = "jwt-dev.key";
@@ -29,24 +29,13 @@ export function sharedKeyId(key: Uint8Array): string {
   return createHash("sha256").update("access-subgraph/jwt-kid:").update(key).digest("hex").slice(0, 16);
 }
 
-/** A local HS256 key: its `kid` and its verification key. */
-interface LocalKey {
-  kid: string;
+/** A local HS256 key: its `kid`, its bytes (to sign) and its verification key. */
+interface LocalKey extends KeyringEntry {
   key: Uint8Array;
-  verifyKey: ReturnType<typeof hmacVerifyKey>;
 }
 
 function localKey(key: Uint8Array): LocalKey {
   return { kid: sharedKeyId(key), key, verifyKey: hmacVerifyKey(key) };
-}
-
-/**
- * The local keys to verify a token under: the one its `kid` names; with no `kid`, every key, the signing one
- * first; none for a `kid` not in the keyring.
- */
-function keysFor(token: string, keys: LocalKey[]): LocalKey[] {
-  const { kid } = decodeProtectedHeader(token);
-  return kid === undefined ? keys : keys.filter((key) => key.kid === kid);
 }
 
 /**
@@ -70,18 +59,6 @@ export function createTokenService(config: Pick<Config, "jwt" | "dataDir">, cloc
   }
   const algorithms = source === "jwks" ? ["RS256", "PS256", "ES256", "EdDSA"] : ["HS256"];
 
-  async function verifyLocally(token: string, options: Parameters<typeof jwtVerify>[2]): Promise<JWTPayload> {
-    let failure: unknown = new Error("no key of the keyring has this kid");
-    for (const key of keysFor(token, localKeys)) {
-      try {
-        return (await jwtVerify(token, await key.verifyKey(), options)).payload;
-      } catch (error) {
-        failure = error;
-      }
-    }
-    throw failure;
-  }
-
   return {
     source,
     async verify(token) {
@@ -89,7 +66,10 @@ export function createTokenService(config: Pick<Config, "jwt" | "dataDir">, cloc
       let payload: JWTPayload;
       try {
         const options = { issuer, audience, algorithms, requiredClaims: ["exp"], currentDate: new Date(clock.now()) };
-        payload = remoteKeys ? (await jwtVerify(token, remoteKeys, options)).payload : await verifyLocally(token, options);
+        const verified = remoteKeys
+          ? await jwtVerify(token, remoteKeys, options)
+          : await verifyUnderKeyring(token, localKeys, options, (kid) => kid === undefined);
+        payload = verified.payload;
       } catch {
         throw unauthenticated("Invalid or expired bearer token");
       }

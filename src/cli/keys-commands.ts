@@ -1,11 +1,8 @@
-import fs from "node:fs";
-import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { rotateKeys, keyUsage } from "../credentials/key-rotation.js";
-import { MASTER_KEY_FILE, deriveKeys, loadMasterKeyring, masterKeyId } from "../credentials/keys.js";
-import type { Config } from "../config.js";
-import { UsageError, withServiceDatabase } from "./provisioning-commands.js";
+import { masterKeyId } from "../credentials/keys.js";
+import { UsageError, serviceKeys, withServiceDatabase } from "./provisioning-commands.js";
 
 export const KEYS_USAGE = `Master keys (run with the service's configuration: DATA_DIR or DATABASE_URL, MASTER_KEY, MASTER_KEYS_RETIRED):
   keys generate
@@ -15,12 +12,6 @@ export const KEYS_USAGE = `Master keys (run with the service's configuration: DA
   keys rotate [--batch-size <n, default 100>] [--pause-ms <ms, default 20>]
       While the service runs: moves every ciphertext and hash under MASTER_KEY, a batch per transaction; then
       says whether anything is left under a retired key (see docs/operations.md before removing one).`;
-
-function requireKeys(config: Config): void {
-  if (!config.masterKey && !fs.existsSync(path.join(config.dataDir, MASTER_KEY_FILE))) {
-    throw new Error(`no MASTER_KEY and no ${path.join(config.dataDir, MASTER_KEY_FILE)}: run with the service's MASTER_KEY or DATA_DIR`);
-  }
-}
 
 function positiveInteger(value: string | undefined, flag: string, fallback: number, max: number): number {
   if (value === undefined) return fallback;
@@ -42,8 +33,7 @@ export async function keysCommand(args: string[]): Promise<void> {
   if (subcommand === "status") {
     parseArgs({ args: rest, options: {}, strict: true });
     await withServiceDatabase(async (db, config) => {
-      requireKeys(config);
-      const keyring = loadMasterKeyring(config);
+      const { keyring } = serviceKeys(config);
       console.log(`current key: ${keyring.current.id}; retired: ${keyring.retiredIds.join(", ") || "none"}`);
       for (const { name, byKey } of await keyUsage(db.orm.em.fork())) {
         const counts = Object.entries(byKey).map(([id, count]) => `${id === keyring.current.id ? `${id} (current)` : id}: ${count}`);
@@ -57,8 +47,7 @@ export async function keysCommand(args: string[]): Promise<void> {
     const batchSize = Math.max(1, positiveInteger(values["batch-size"], "--batch-size", 100, 10_000));
     const pauseMs = positiveInteger(values["pause-ms"], "--pause-ms", 20, 60_000);
     await withServiceDatabase(async (db, config) => {
-      requireKeys(config);
-      const keys = deriveKeys(loadMasterKeyring(config));
+      const keys = serviceKeys(config);
       console.log(`moving everything under key ${keys.keyring.current.id}`);
       const results = await rotateKeys(db.orm.em.fork(), keys, { batchSize, pauseMs });
       let left = 0;

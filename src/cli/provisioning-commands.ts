@@ -6,7 +6,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { systemClock } from "../clock.js";
 import { loadConfig, type Config } from "../config.js";
-import { deriveKeys, loadMasterKeyring, MASTER_KEY_FILE } from "../credentials/keys.js";
+import { deriveKeys, loadMasterKeyring, MASTER_KEY_FILE, type DerivedKeys } from "../credentials/keys.js";
 import { migrationsFor } from "../db/migrations/index.js";
 import { openDatabase, sqlitePath, type Database } from "../db/orm.js";
 import { createLogger } from "../logger.js";
@@ -113,15 +113,20 @@ export async function withServiceDatabase<T>(action: (db: Database, config: Conf
 }
 
 /**
- * Opens the service's database and keys, as the service has them, without creating either (invitations hashed
- * with a key the service does not have would never work).
+ * The service's keys, as the service has them, without generating a key file (values sealed or hashed with a key
+ * the service does not have would never work).
  */
+export function serviceKeys(config: Config): DerivedKeys {
+  if (!config.masterKey && !fs.existsSync(path.join(config.dataDir, MASTER_KEY_FILE))) {
+    throw new Error(`no MASTER_KEY and no ${path.join(config.dataDir, MASTER_KEY_FILE)}: run with the service's MASTER_KEY or DATA_DIR`);
+  }
+  return deriveKeys(loadMasterKeyring(config));
+}
+
+/** Opens the service's database and keys, as the service has them, without creating either. */
 async function withProvisioning<T>(action: (em: EntityManager, deps: ProvisioningDependencies) => Promise<T>): Promise<T> {
   return withServiceDatabase(async (db, config) => {
-    if (!config.masterKey && !fs.existsSync(path.join(config.dataDir, MASTER_KEY_FILE))) {
-      throw new Error(`no MASTER_KEY and no ${path.join(config.dataDir, MASTER_KEY_FILE)}: run with the service's MASTER_KEY or DATA_DIR`);
-    }
-    const keys = deriveKeys(loadMasterKeyring(config));
+    const keys = serviceKeys(config);
     return action(db.orm.em.fork(), {
       hasher: keys.secretHasher,
       clock: systemClock,

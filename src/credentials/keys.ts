@@ -125,8 +125,9 @@ export class SecretHasher {
         equal = constantTimeEqual(createHmac("sha256", candidate.legacyHashKey).update(secret, "utf8").digest("hex"), stored) || equal;
       }
     } else {
-      // Hash under the current key anyway, so an unknown or missing hash takes as long as a wrong secret.
-      constantTimeEqual(this.hash(secret), this.hash(secret));
+      // Compared all the same, so an unknown or missing hash takes as long as a wrong secret (never equal: the
+      // stored value names no key of the keyring).
+      equal = constantTimeEqual(this.hash(secret), stored);
     }
     return equal;
   }

@@ -78,6 +78,13 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
+/** Waits for `work`, at most `ms`. */
+async function settledWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
 /** The event log of the configured database. */
 function openEventLog(config: Config, db: Database, logger: Logger): EventLog {
   const em = () => db.orm.em.fork();
@@ -323,8 +330,12 @@ export async function startService(config: Config, options: ServiceOptions = {})
         guard.stop();
         await retention.stop();
         // Every subscription ends with SHUTTING_DOWN, then its socket closes (1001) or the router gets `complete`.
-        guard.endAll(shuttingDown());
+        const ended = guard.endAll(shuttingDown());
         await webSockets.drain(Math.min(SHUTDOWN_DRAIN_MS, config.shutdownTimeoutMs / 3));
+        // Apollo Server, stopping, completes the callback-mode subscriptions it still runs without an error: it
+        // stops only once each was handed SHUTTING_DOWN (bounded), and the handing over has run its course.
+        await settledWithin(ended, Math.min(SHUTDOWN_DRAIN_MS, config.shutdownTimeoutMs / 3));
+        await new Promise((resolve) => setImmediate(resolve));
         await feed.close();
         await graphql.stop();
         await events.drain();

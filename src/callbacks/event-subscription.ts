@@ -99,6 +99,9 @@ export class EventSubscription implements AsyncIterableIterator<StoredEvent> {
   private atHead = false;
   /** The span of the event last handed to the consumer, until it takes the next (tracing on only). */
   private delivery: Span | null = null;
+  private settle!: () => void;
+  /** Resolves once the consumer was handed the last result: the end, or the error it was ended with. */
+  readonly settled = new Promise<void>((resolve) => (this.settle = resolve));
 
   constructor(private readonly options: EventSubscriptionOptions) {
     this.viewer = options.viewer;
@@ -134,6 +137,7 @@ export class EventSubscription implements AsyncIterableIterator<StoredEvent> {
         this.waiting = null;
       }
     }
+    this.settle();
     if (this.failure) {
       const failure = this.failure;
       this.failure = null;
@@ -147,7 +151,7 @@ export class EventSubscription implements AsyncIterableIterator<StoredEvent> {
     if (this.finished) return;
     this.failure = error;
     this.options.onEnded?.(error);
-    void this.return();
+    this.finish();
   }
 
   /**
@@ -208,14 +212,21 @@ export class EventSubscription implements AsyncIterableIterator<StoredEvent> {
     this.accessVersion = version;
   }
 
+  /** The consumer stops taking results: nothing more is handed over. */
   async return(): Promise<IteratorResult<StoredEvent>> {
+    this.settle();
+    this.finish();
+    return { value: undefined, done: true };
+  }
+
+  /** Stops reading and waiting; a pending `next` returns (or throws the error the subscription was ended with). */
+  private finish(): void {
     this.finished = true;
     this.waiting?.cancel();
     this.disarm();
     this.delivered();
     this.buffer.length = 0;
     for (const listener of this.endListeners.splice(0)) listener();
-    return { value: undefined, done: true };
   }
 
   async throw(error: unknown): Promise<IteratorResult<StoredEvent>> {

@@ -12,6 +12,8 @@ export interface GuardedSubscription {
   recheck(viewer: Viewer): Promise<void>;
   /** Ends it: the client gets `error` as its last message. */
   end(error: DomainError): void;
+  /** Resolves once the consumer was handed the subscription's last result (after `end`, its error). */
+  readonly settled: Promise<void>;
 }
 
 /** What a transport tells the guard about a session it opens. */
@@ -62,14 +64,19 @@ export class Session {
     };
   }
 
-  /** Ends every subscription with `error`, then tells the transport (once). */
-  end(error: DomainError): void {
-    if (this.ended) return;
+  /**
+   * Ends every subscription with `error`, then tells the transport (once). Resolves once each subscription's
+   * consumer was handed that error.
+   */
+  end(error: DomainError): Promise<void> {
+    if (this.ended) return Promise.resolve();
     this.ended = error;
-    for (const subscription of this.subscriptions) subscription.end(error);
+    const ended = [...this.subscriptions];
+    for (const subscription of ended) subscription.end(error);
     this.subscriptions.clear();
     this.forget(this);
     this.init.onEnd(error);
+    return Promise.all(ended.map((subscription) => subscription.settled)).then(() => {});
   }
 
   /** The transport closed: the guard forgets the session. */
@@ -128,9 +135,13 @@ export class SessionGuard {
     return session;
   }
 
-  /** Ends every session with `error` (the server stops). */
-  endAll(error: DomainError): void {
-    for (const session of this.sessions) session.end(error);
+  /**
+   * Ends every session with `error` (the server stops). Resolves once every subscription's consumer was handed
+   * it: only then may the transports stop (Apollo Server, stopping, completes the callback-mode subscriptions it
+   * still runs without an error).
+   */
+  endAll(error: DomainError): Promise<void> {
+    return Promise.all([...this.sessions].map((session) => session.end(error))).then(() => {});
   }
 
   start(intervalMs: number): void {
@@ -156,7 +167,7 @@ export class SessionGuard {
     try {
       const now = this.options.clock.now();
       for (const session of this.sessions) {
-        if (session.init.expiresAt !== null && session.init.expiresAt <= now) session.end(tokenExpired());
+        if (session.init.expiresAt !== null && session.init.expiresAt <= now) void session.end(tokenExpired());
       }
       const em = this.options.em();
       const versions = await accessVersions(em, [...new Set([...this.sessions].map((session) => session.viewer.accountId))]);
@@ -165,7 +176,7 @@ export class SessionGuard {
         if (version === session.accessVersion) continue;
         const auth = await authenticate(this.options.authentication, em, session.init.authorization, session.init.clientAddress);
         if (!auth.viewer) {
-          session.end(auth.error);
+          void session.end(auth.error);
           continue;
         }
         session.viewer = auth.viewer;

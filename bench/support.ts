@@ -93,6 +93,8 @@ export function serviceEnv(database: Record<string, string>): NodeJS.ProcessEnv 
     // P3 opens 5,000 sockets of one user from one address.
     WS_MAX_SOCKETS_PER_ADDRESS: "10000",
     WS_MAX_SOCKETS_PER_USER: "10000",
+    // ...and each subscription is an operation of the demo account.
+    ACCOUNT_REQUEST_BUDGET: "100000",
   };
 }
 
@@ -155,7 +157,13 @@ export async function subscribers(
           client.on("connected", () => resolve());
           client.on("error", reject);
         });
-        client.subscribe({ query }, { next: (result) => onEvent((result.data as { callbackEvents: { trackingId: string } }).callbackEvents), error: () => {}, complete: () => {} });
+        const next = (result: { data?: unknown; errors?: unknown }) => {
+          if (result.data) return onEvent((result.data as { callbackEvents: { trackingId: string } }).callbackEvents);
+          // A refused subscription would leave the run waiting for events forever: it ends the run instead.
+          console.error(`a benchmark subscription was refused: ${JSON.stringify(result.errors)}`);
+          process.exit(1);
+        };
+        client.subscribe({ query }, { next, error: () => {}, complete: () => {} });
       }),
     );
   }

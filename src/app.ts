@@ -17,14 +17,13 @@ import { enrolmentDependencies } from "./enrolment/enrolment.service.js";
 import { deriveKeys, loadMasterKeyring } from "./credentials/keys.js";
 import type { SecretBox } from "./credentials/secret-box.js";
 import { seedDemoData, type DemoSeedResult } from "./db/demo-seed.js";
-import { openDatabase, type Database } from "./db/orm.js";
+import { openDatabase, sqlitePath, type Database } from "./db/orm.js";
 import { shuttingDown } from "./domain-error.js";
 import { EVENTS_CHANNEL, EventFeed } from "./events/event-feed.js";
-import type { EventLog } from "./events/event-log.js";
+import { SqlEventLog, type EventLog } from "./events/event-log.js";
 import { EventRetention } from "./events/retention.js";
 import { GroupCommit } from "./events/group-commit.js";
-import { PostgresEventLog } from "./events/postgres-event-log.js";
-import { SqliteEventLog } from "./events/sqlite-event-log.js";
+import { WriterThread } from "./events/writer-thread.js";
 import type { ResolverServices } from "./graphql/context.js";
 import { createErrorFormatter } from "./graphql/error-mapping.js";
 import { graphqlRouter } from "./graphql/graphql-server.js";
@@ -85,20 +84,20 @@ async function settledWithin(work: Promise<unknown>, ms: number): Promise<void> 
   clearTimeout(timer);
 }
 
-/** The event log of the configured database. */
-function openEventLog(config: Config, db: Database, logger: Logger): EventLog {
-  const em = () => db.orm.em.fork();
-  const onStatement = (sql: string) => db.statementRun(sql);
-  return db.dialect === "postgresql"
-    ? new PostgresEventLog(em, {
-        databaseUrl: config.databaseUrl!,
-        notifyChannel: EVENTS_CHANNEL,
-        logger,
-        onStatement,
-        timeoutMs: config.database.queryTimeoutMs,
-        connectTimeoutMs: config.database.acquireTimeoutMs,
-      })
-    : new SqliteEventLog(em, db.knex, onStatement);
+/** The writer thread of the configured database (see `events/writer-thread.ts`). */
+function openWriterThread(config: Config, db: Database, logger: Logger, metrics: Metrics): WriterThread {
+  return new WriterThread(
+    db.dialect === "postgresql"
+      ? {
+          dialect: "postgresql",
+          databaseUrl: config.databaseUrl!,
+          notifyChannel: EVENTS_CHANNEL,
+          timeoutMs: config.database.queryTimeoutMs,
+          connectTimeoutMs: config.database.acquireTimeoutMs,
+        }
+      : { dialect: "sqlite", filename: sqlitePath(config) },
+    { logger, onStatements: (count) => metrics.dbStatements.inc(count) },
+  );
 }
 
 /**
@@ -124,7 +123,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const clock = options.clock ?? systemClock;
   const keys = deriveKeys(loadMasterKeyring(config));
   const db = await openDatabase(config);
-  const log = openEventLog(config, db, logger);
+  const writer = openWriterThread(config, db, logger, metrics);
+  const log = new SqlEventLog(() => db.orm.em.fork(), writer);
   const feed = new EventFeed(log, logger, {
     databaseUrl: config.databaseUrl,
     pollMs: config.subscriptions.pollMs,
@@ -167,7 +167,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const addresses = new ClientAddressResolver(config.trustedProxies);
   const budget = new AccountBudget(config.accountRequestBudget, clock);
   const callbackSecrets = new CallbackSecretCache(keys.box, clock);
-  const events = new GroupCommit(log);
+  const events = new GroupCommit(writer);
   const retention = new EventRetention({
     em,
     clock,

@@ -1,4 +1,7 @@
 import type { SqlEntityManager } from "@mikro-orm/knex";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Worker } from "node:worker_threads";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Account } from "../src/access/account.entity.js";
@@ -6,13 +9,17 @@ import { User } from "../src/access/user.entity.js";
 import { loadViewer } from "../src/access/viewer.js";
 import { eventOf, parseCallback } from "../src/callbacks/callback-payload.js";
 import { EventSubscription } from "../src/callbacks/event-subscription.js";
+import { isDatabaseUnavailable } from "../src/db/database-unavailable.js";
 import { SQLITE_BUSY_TIMEOUT_MS } from "../src/db/sqlite-connection.js";
 import type { NewEvent } from "../src/events/event.js";
 import { CallbackEvent } from "../src/events/event.entity.js";
-import type { EventLog } from "../src/events/event-log.js";
+import { SqlEventLog, type EventLog, type EventWriter } from "../src/events/event-log.js";
+import { EVENTS_CHANNEL } from "../src/events/event-feed.js";
 import { GroupCommit, MAX_BATCH } from "../src/events/group-commit.js";
-import { PostgresEventLog, WRITER_APPLICATION_NAME } from "../src/events/postgres-event-log.js";
-import { SqliteEventLog } from "../src/events/sqlite-event-log.js";
+import { PostgresEventWriter, WRITER_APPLICATION_NAME } from "../src/events/postgres-event-writer.js";
+import { SqliteEventWriter } from "../src/events/sqlite-event-writer.js";
+import { WRITER_THREAD_ENTRY, WriterThread } from "../src/events/writer-thread.js";
+import { sqlitePath } from "../src/db/orm.js";
 import { depositCallback, regenerateCallbackSecret } from "./support/callbacks.js";
 import { onPostgres } from "./support/database.js";
 import { DEMO_WALLETS } from "./support/fixtures.js";
@@ -39,18 +46,21 @@ function event(walletId: string = DEMO_WALLETS.ETH): NewEvent {
   return eventOf(parseCallback(body, JSON.stringify(body)), { accountId, currency: "ETH", payload: JSON.stringify(body), receivedAt: new Date() });
 }
 
-/** A log of the test's own on the test database, the statements it runs heard by `onStatement`. */
+/**
+ * A log of the test's own on the test database, its writer on the test's thread (the service runs the same writer
+ * on a thread of its own), the statements it runs heard by `onStatement`.
+ */
 function ownLog(onStatement: (sql: string) => void = () => {}, options: { timeoutMs?: number; warn?: (message: string) => void } = {}): EventLog {
-  const em = () => server.em();
-  return onPostgres
-    ? new PostgresEventLog(em, {
+  const writer: EventWriter = onPostgres
+    ? new PostgresEventWriter({
         databaseUrl: server.service.config.databaseUrl!,
         notifyChannel: "test_events",
         logger: { warn: (_fields, message) => options.warn?.(message) },
         onStatement,
         timeoutMs: options.timeoutMs,
       })
-    : new SqliteEventLog(em, server.service.db.knex, onStatement);
+    : new SqliteEventWriter(sqlitePath(server.service.config), onStatement);
+  return new SqlEventLog(() => server.em(), writer);
 }
 /** The statement that opens a batch's transaction: SQLite's BEGIN; PostgreSQL's batch is one statement. */
 const opensTransaction = (sql: string) => (onPostgres ? sql.startsWith("with retained as") : sql === "begin immediate");
@@ -284,7 +294,7 @@ describe.runIf(onPostgres)("the PostgreSQL event log", () => {
   });
 });
 
-describe.skipIf(onPostgres)("the embedded database's one connection", () => {
+describe.skipIf(onPostgres)("the embedded database's connections", () => {
   const knex = () => server.service.db.knex;
 
   it("gives a connection that replaces another the same settings (regression: the busy timeout was lost)", async () => {
@@ -301,7 +311,7 @@ describe.skipIf(onPostgres)("the embedded database's one connection", () => {
     const second = await client.acquireConnection();
     await client.releaseConnection(second);
     expect(second).not.toBe(first);
-    // The log prepares its statements again on the new connection.
+    // Events are stored while the ORM has its new connection.
     const input = event();
     await expect(server.service.events.write(input)).resolves.toMatchObject({ stored: true });
   });
@@ -311,12 +321,99 @@ describe.skipIf(onPostgres)("the embedded database's one connection", () => {
     let writing: Promise<unknown> | undefined;
     await (server.em() as SqlEntityManager).transactional(async (tx) => {
       await tx.findOneOrFail(Account, { id: accountId });
-      // The event waits for the connection this transaction holds: it is stored once the transaction committed.
+      // The writer waits for the write lock this transaction holds: the event is stored once the transaction committed.
       writing = server.service.events.write(input);
       await sleep(300);
       await tx.execute("update account set access_version = access_version where id = ?", [accountId]);
     });
     await expect(writing).resolves.toMatchObject({ stored: true });
     expect(await stored(input.trackingId)).toBe(1);
+  });
+});
+
+describe("the writer thread", () => {
+  /** A writer thread of the test's own on the test database. */
+  function ownThread(heard: { statements?: number[]; logs?: string[] } = {}): WriterThread {
+    const log = (_fields: unknown, message: string) => heard.logs?.push(message);
+    return new WriterThread(
+      onPostgres
+        ? { dialect: "postgresql", databaseUrl: server.service.config.databaseUrl!, notifyChannel: EVENTS_CHANNEL }
+        : { dialect: "sqlite", filename: sqlitePath(server.service.config) },
+      { logger: { warn: log, error: log }, onStatements: (count) => heard.statements?.push(count) },
+    );
+  }
+  const threadOf = (thread: WriterThread) => (thread as unknown as { worker: Worker | null }).worker;
+
+  it("runs the writer's TypeScript source under the test runner, so that what is tested is what is edited", () => {
+    expect(fileURLToPath(WRITER_THREAD_ENTRY)).toBe(path.resolve("src/events/writer-thread-entry.ts"));
+  });
+
+  it("answers a batch with its results and its statement count, and a refused batch with the database's code", async () => {
+    const statements: number[] = [];
+    const thread = ownThread({ statements });
+    try {
+      const input = event();
+      await expect(thread.append([input, input])).resolves.toEqual([expect.objectContaining({ stored: true }), { stored: false, resend: false }]);
+      expect(await stored(input.trackingId)).toBe(1);
+      expect(statements).toHaveLength(1);
+      expect(statements[0]).toBeGreaterThan(0);
+
+      const valid = event();
+      const refused = (await thread.append([valid, event("no-such-wallet")]).catch((error: unknown) => error)) as Error & { code?: string };
+      expect(refused).toBeInstanceOf(Error);
+      expect(refused.code).toBe(onPostgres ? "23503" : "SQLITE_CONSTRAINT_FOREIGNKEY");
+      expect(isDatabaseUnavailable(refused)).toBe(false);
+      expect(await stored(valid.trackingId)).toBe(0);
+      expect(statements).toHaveLength(2);
+    } finally {
+      await thread.close();
+    }
+  });
+
+  it("starts another thread for the next batch when its thread stopped", async () => {
+    const logs: string[] = [];
+    const thread = ownThread({ logs });
+    try {
+      await thread.append([event()]);
+      const first = threadOf(thread)!;
+      await first.terminate();
+      const input = event();
+      await expect(thread.append([input])).resolves.toMatchObject([{ stored: true }]);
+      expect(threadOf(thread)).not.toBe(first);
+      expect(await stored(input.trackingId)).toBe(1);
+    } finally {
+      await thread.close();
+    }
+    expect(threadOf(thread)).toBeNull();
+  });
+
+  it.runIf(onPostgres)("fails the batch in flight when its thread stops, and stores the sender's retry once", async () => {
+    const thread = ownThread();
+    const admin = new pg.Client({ connectionString: server.service.config.databaseUrl! });
+    await admin.connect();
+    try {
+      await thread.append([event()]);
+      // Another transaction holds the account's counter: the batch's statement waits for it in the thread.
+      await admin.query("begin");
+      await admin.query("select value from event_sequence where account_id = $1 for update", [accountId]);
+      const input = event();
+      const pending = thread.append([input]);
+      for (let wait = 0; wait < 100; wait++) {
+        const { rows } = await admin.query("select 1 from pg_stat_activity where application_name = $1 and wait_event_type = 'Lock'", [WRITER_APPLICATION_NAME]);
+        if (rows.length > 0) break;
+        await sleep(20);
+      }
+      await threadOf(thread)!.terminate();
+      await expect(pending).rejects.toThrow(/thread stopped/);
+      await admin.query("rollback");
+      // The statement may still complete once the lock is gone: the retry is then a duplicate, stored once either way.
+      const [again] = await thread.append([input]);
+      expect(again!.stored || !again!.resend).toBe(true);
+      expect(await stored(input.trackingId)).toBe(1);
+    } finally {
+      await admin.query("rollback").catch(() => {});
+      await admin.end();
+      await thread.close();
+    }
   });
 });

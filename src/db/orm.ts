@@ -18,12 +18,10 @@ import { EmbeddedDriver } from "./embedded-driver.js";
 export interface Database {
   orm: MikroORM;
   dialect: Dialect;
-  /** The ORM's query builder and connection pool (the embedded event log writes on its connection). */
+  /** The ORM's query builder and connection pool. */
   knex: Knex;
   /** Registers a listener called once per SQL statement (used for metrics and statement-count tests). */
   onStatement(listener: (sql: string) => void): void;
-  /** Reports a statement run outside the ORM (the event log's own) to the listeners. */
-  statementRun(sql: string): void;
   /** Runs the pending migrations of this dialect (the schema never comes from anything else); names those run. */
   migrate(): Promise<string[]>;
   /** The migrations of this release that the database has not run yet. */
@@ -156,8 +154,8 @@ function ormOptions(
       ...common,
       driver: EmbeddedDriver,
       dbName: sqlitePath(config),
-      // One connection serves the ORM and the event log alike, so no two connections ever compete for the file's
-      // write lock. The pool may replace it; each new one needs the settings.
+      // One connection serves the ORM; the event log's writer has its own (`events/writer-thread.ts`), and the
+      // two take turns at the file's write lock. The pool may replace the ORM's; each new one needs the settings.
       pool: {
         min: 1,
         max: 1,
@@ -201,9 +199,6 @@ export async function openDatabase(config: Pick<Config, "databaseUrl" | "dataDir
     knex,
     onStatement(listener) {
       listeners.push(listener);
-    },
-    statementRun(sql) {
-      for (const listener of listeners) listener(sql);
     },
     async migrate() {
       return (await orm.getMigrator().up()).map((migration) => migration.name);

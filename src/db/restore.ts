@@ -3,7 +3,7 @@ import pg from "pg";
 import type { Config } from "../config.js";
 import { LISTENER_APPLICATION_NAME } from "../events/event-feed.js";
 import { mintEpoch, type EpochCause, type MintedEpoch } from "../events/epoch-store.js";
-import { WRITER_APPLICATION_NAME } from "../events/postgres-event-log.js";
+import { WRITER_APPLICATION_NAME } from "../events/postgres-event-writer.js";
 import type { Logger } from "../logger.js";
 import { migrationsFor } from "./migrations/index.js";
 import { openDatabase, sqlitePath, type Database } from "./orm.js";

@@ -57,8 +57,8 @@ export interface LogHead {
 }
 
 /**
- * The event log: verified callbacks, each stored once and numbered per account in commit order. One adapter per
- * database implements it (`sqlite-event-log.ts`, `postgres-event-log.ts`); `group-commit.ts` queues in front of
+ * The event log: verified callbacks, each stored once and numbered per account in commit order. `SqlEventLog`
+ * implements it on both databases, with one `EventWriter` per database; `group-commit.ts` queues in front of
  * `append`, and `event-feed.ts` tells readers that there is more.
  */
 export interface EventLog {
@@ -83,6 +83,13 @@ export interface EventLog {
   close(): Promise<void>;
 }
 
+/**
+ * The half of the log that differs per database: `append` (see `EventLog.append`) on a connection of the writer's
+ * own (`sqlite-event-writer.ts`, `postgres-event-writer.ts`). The service runs its writer on a thread of its own
+ * (`writer-thread.ts`).
+ */
+export type EventWriter = Pick<EventLog, "append" | "close">;
+
 const placeholders = (count: number) => Array.from({ length: count }, () => "?").join(", ");
 
 /**
@@ -103,16 +110,25 @@ function statusCondition(
 }
 
 /**
- * The reads of the event log, the same on both databases: fixed statements over the service's connection, their
- * rows read as they are (no entity to hydrate: they serve every subscriber's next events). The adapters add `append`.
+ * The event log on either database: appends through the database's writer; reads with fixed statements over the
+ * ORM's connections, the same on both databases, their rows read as they are (no entity to hydrate: they serve
+ * every subscriber's next events).
  */
-export abstract class SqlEventLog implements EventLog {
+export class SqlEventLog implements EventLog {
   private lineage: Promise<EpochLineage> | null = null;
 
-  constructor(private readonly em: () => EntityManager) {}
+  constructor(
+    private readonly em: () => EntityManager,
+    private readonly writer: EventWriter,
+  ) {}
 
-  abstract append(events: readonly NewEvent[]): Promise<WriteResult[]>;
-  abstract close(): Promise<void>;
+  append(events: readonly NewEvent[]): Promise<WriteResult[]> {
+    return this.writer.append(events);
+  }
+
+  close(): Promise<void> {
+    return this.writer.close();
+  }
 
   async after(accountId: string, sequence: number, limit: number, filter: EventFilter = {}): Promise<EventsRead> {
     const { cursorEpoch } = await this.epochs();

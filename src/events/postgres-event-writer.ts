@@ -1,8 +1,7 @@
-import type { EntityManager } from "@mikro-orm/core";
 import pg from "pg";
 import { numberFrom, planBatch, prepareEvent, type PreparedEvent, type StoredKeys } from "./batch-plan.js";
 import { EVENT_COLUMNS, type NewEvent, type WriteResult } from "./event.js";
-import { SqlEventLog } from "./event-log.js";
+import type { EventWriter } from "./event-log.js";
 
 const STORED_KEYS =
   "select signed_key, resend_key from callback_event where signed_key in (select json_array_elements_text($1::json)) " +
@@ -46,40 +45,38 @@ const GOODBYE_MS = 1000;
 const KEY_CONSTRAINTS = new Set(["callback_event_signed_key_unique", "callback_event_resend_key_unique"]);
 
 /**
- * The event log on PostgreSQL. Batches are written on a connection of their own (one batch at a time), usually in
- * one statement whatever the batch's size: it advances the counters, inserts the rows and sends the `NOTIFY` that
- * tells every instance (this one's listener included) that there is more, and commits on its own. The counters' row locks order an
- * account's commits across instances, so events become visible in sequence order. The batch is first written as if
- * none of its keys were stored (duplicates within it are answered without the database); when one was, the write
- * fails on the unique key and stores nothing, and the batch is written again after reading which keys are stored
- * (twice at most: another instance may store one of them between the read and the write).
- * A connection that fails, or whose statement is not answered within `timeoutMs`, is dropped and the next batch
- * opens another, so the writer recovers by itself when the database returns.
+ * The event log's writer on PostgreSQL. Batches are written on a connection of their own (one batch at a time),
+ * usually in one statement whatever the batch's size: it advances the counters, inserts the rows and sends the
+ * `NOTIFY` that tells every instance (this one's listener included) that there is more, and commits on its own.
+ * The counters' row locks order an account's commits across instances, so events become visible in sequence
+ * order. The batch is first written as if none of its keys were stored (duplicates within it are answered without
+ * the database); when one was, the write fails on the unique key and stores nothing, and the batch is written
+ * again after reading which keys are stored (twice at most: another instance may store one of them between the
+ * read and the write). A connection that fails, or whose statement is not answered within `timeoutMs`, is dropped
+ * and the next batch opens another, so the writer recovers by itself when the database returns. The service runs
+ * it on a thread of its own (`writer-thread.ts`).
  */
-export class PostgresEventLog extends SqlEventLog {
+export class PostgresEventWriter implements EventWriter {
   /** The writer's connection, held between batches; null until the next batch opens one. */
   private client: pg.Client | null = null;
   private connecting: Promise<pg.Client> | null = null;
   private closed = false;
 
   constructor(
-    em: () => EntityManager,
     private readonly options: {
       databaseUrl: string;
       /** The channel every instance's feed listens on (`event-feed.ts`). */
       notifyChannel: string;
       /** Told when the writer drops a connection that failed. */
       logger: { warn(fields: { err: unknown }, message: string): void };
-      /** Told of every statement the writer runs (the service counts them). */
+      /** Told of every statement the writer runs. */
       onStatement?: (sql: string) => void;
       /** How long a statement may go unanswered before its batch fails and the connection is dropped. @default {@link WRITE_TIMEOUT_MS} */
       timeoutMs?: number;
       /** How long opening a connection may take before the batch fails. @default {@link CONNECT_TIMEOUT_MS} */
       connectTimeoutMs?: number;
     },
-  ) {
-    super(em);
-  }
+  ) {}
 
   async append(inputs: readonly NewEvent[]): Promise<WriteResult[]> {
     // With the connection open, the statement is sent before this function first waits: the batch goes out before

@@ -1,12 +1,10 @@
-import type { EntityManager } from "@mikro-orm/core";
-import type { Knex } from "@mikro-orm/knex";
-import type LibSql from "libsql";
+import Database from "libsql";
+import { configureSqliteConnection } from "../db/sqlite-connection.js";
 import { numberFrom, planBatch, prepareEvent, type PreparedEvent, type StoredKeys } from "./batch-plan.js";
 import { EVENT_COLUMNS, type NewEvent, type WriteResult } from "./event.js";
-import { SqlEventLog } from "./event-log.js";
+import type { EventWriter } from "./event-log.js";
 
-type Connection = Pick<LibSql.Database, "exec" | "prepare" | "inTransaction">;
-type Statement = ReturnType<Connection["prepare"]>;
+type Statement = ReturnType<Database.Database["prepare"]>;
 
 const LOCK_SEQUENCE =
   "insert into event_sequence (account_id, value) values (?, 0) " +
@@ -21,58 +19,60 @@ const INSERT_EVENT = `insert into callback_event (${EVENT_COLUMNS.join(", ")}) v
 const ADVANCE_SEQUENCE = "update event_sequence set value = ? where account_id = ?";
 
 /**
- * The event log on the embedded database. A batch is one transaction on the service's own connection, taken from
- * the ORM's pool of one (so it never runs inside another transaction, and no second connection ever competes for
- * the file's write lock) and run synchronously, with its statements prepared once per connection. The
- * transaction takes the write lock when it begins; per account (in a fixed order) it reads the counter (creating
- * it at 0), reads which of the batch's keys are stored, then inserts the new events (see `planBatch`) and advances
- * the counters.
+ * The event log's writer on the embedded database: a connection of its own to the file, with the settings of
+ * every connection (`configureSqliteConnection`), and its statements prepared once. A batch is one transaction
+ * that takes the file's write lock when it begins (waiting for another connection's commit up to the busy
+ * timeout); per account (in a fixed order) it reads the counter (creating it at 0), reads which of the batch's
+ * keys are stored, then inserts the new events (see `planBatch`) and advances the counters. It runs synchronously:
+ * the service runs it on a thread of its own (`writer-thread.ts`).
  */
-export class SqliteEventLog extends SqlEventLog {
-  private readonly prepared = new WeakMap<Connection, Map<string, Statement>>();
+export class SqliteEventWriter implements EventWriter {
+  private readonly connection: Database.Database;
+  private readonly prepared = new Map<string, Statement>();
 
   constructor(
-    em: () => EntityManager,
-    private readonly knex: Knex,
-    /** Told of every statement the log runs (the service counts them). */
+    filename: string,
+    /** Told of every statement the writer runs. */
     private readonly onStatement: (sql: string) => void = () => {},
   ) {
-    super(em);
+    this.connection = new Database(filename);
+    configureSqliteConnection(this.connection);
   }
 
-  async append(events: readonly NewEvent[]): Promise<WriteResult[]> {
-    const prepared = events.map((event) => prepareEvent(event, (date) => date.getTime()));
-    const connection = (await this.knex.client.acquireConnection()) as Connection;
+  append(events: readonly NewEvent[]): Promise<WriteResult[]> {
     try {
-      return this.transaction(connection, prepared);
-    } finally {
-      await this.knex.client.releaseConnection(connection);
+      return Promise.resolve(this.transaction(events.map((event) => prepareEvent(event, (date) => date.getTime()))));
+    } catch (error) {
+      return Promise.reject(error as Error);
     }
   }
 
-  async close(): Promise<void> {}
+  close(): Promise<void> {
+    this.connection.close();
+    return Promise.resolve();
+  }
 
-  private transaction(connection: Connection, events: readonly PreparedEvent[]): WriteResult[] {
-    let statements = this.prepared.get(connection);
-    if (!statements) this.prepared.set(connection, (statements = new Map()));
-    const statement = (sql: string) => {
-      this.onStatement(sql);
-      let found = statements.get(sql);
-      if (!found) statements.set(sql, (found = connection.prepare(sql)));
-      return found;
-    };
+  private statement(sql: string): Statement {
+    this.onStatement(sql);
+    let found = this.prepared.get(sql);
+    if (!found) this.prepared.set(sql, (found = this.connection.prepare(sql)));
+    return found;
+  }
+
+  private transaction(events: readonly PreparedEvent[]): WriteResult[] {
+    const { connection } = this;
     this.onStatement("begin immediate");
     connection.exec("begin immediate");
     try {
       const accounts = [...new Set(events.map((event) => event.accountId))].sort();
-      const start = new Map(accounts.map((accountId) => [accountId, (statement(LOCK_SEQUENCE).get([accountId]) as { value: number }).value]));
+      const start = new Map(accounts.map((accountId) => [accountId, (this.statement(LOCK_SEQUENCE).get([accountId]) as { value: number }).value]));
       const signedKeys = JSON.stringify(events.map((event) => event.signedKey));
       const resendKeys = JSON.stringify(events.map((event) => event.resendKey));
-      const stored = statement(STORED_KEYS).all([signedKeys, resendKeys, signedKeys, resendKeys]) as StoredKeys;
+      const stored = this.statement(STORED_KEYS).all([signedKeys, resendKeys, signedKeys, resendKeys]) as StoredKeys;
       const plan = planBatch(events, stored);
       const { results, rows } = numberFrom(plan, start);
-      for (const row of rows) statement(INSERT_EVENT).run(EVENT_COLUMNS.map((column) => row[column]));
-      for (const [accountId, added] of plan.added) statement(ADVANCE_SEQUENCE).run([start.get(accountId)! + added, accountId]);
+      for (const row of rows) this.statement(INSERT_EVENT).run(EVENT_COLUMNS.map((column) => row[column]));
+      for (const [accountId, added] of plan.added) this.statement(ADVANCE_SEQUENCE).run([start.get(accountId)! + added, accountId]);
       this.onStatement("commit");
       connection.exec("commit");
       return results;

@@ -1,4 +1,5 @@
 import pg from "pg";
+import { sayGoodbye } from "../db/postgres-goodbye.js";
 import type { Logger } from "../logger.js";
 import type { EventLog, EventsRead, LogHead } from "./event-log.js";
 
@@ -13,8 +14,6 @@ export const LISTENER_APPLICATION_NAME = "access-subgraph event feed";
 export const LISTENER_CHECK_MS = 5000;
 /** The wait before listening again after the connection failed. */
 const RELISTEN_MS = 1000;
-/** How long closing waits for the server to acknowledge the listener's goodbye (milliseconds when it answers). */
-const GOODBYE_MS = 1000;
 
 /** The options of {@link EventFeed}. */
 export interface EventFeedOptions {
@@ -219,12 +218,6 @@ export class EventFeed {
     const client = this.listener?.client;
     this.listener = null;
     if (!client) return;
-    // An idle connection says goodbye and waits for the server to acknowledge it; over a network that does not
-    // answer, the socket is closed without waiting longer.
-    let timer: NodeJS.Timeout | undefined;
-    const goodbye = client.end().catch(() => {});
-    await Promise.race([goodbye, new Promise<void>((resolve) => (timer = setTimeout(resolve, GOODBYE_MS)))]);
-    clearTimeout(timer);
-    client.connection.stream.destroy();
+    await sayGoodbye(client);
   }
 }

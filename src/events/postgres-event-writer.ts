@@ -1,4 +1,5 @@
 import pg from "pg";
+import { sayGoodbye } from "../db/postgres-goodbye.js";
 import { numberFrom, planBatch, prepareEvent, type PreparedEvent, type StoredKeys } from "./batch-plan.js";
 import { EVENT_COLUMNS, type NewEvent, type WriteResult } from "./event.js";
 import type { EventWriter } from "./event-log.js";
@@ -38,8 +39,6 @@ class RetainedKeyConflict extends Error {
   override name = "RetainedKeyConflict";
 }
 
-/** How long closing waits for the server to acknowledge the goodbye. */
-const GOODBYE_MS = 1000;
 
 /** The unique keys a writer on another instance may have just taken (see `append`). */
 const KEY_CONSTRAINTS = new Set(["callback_event_signed_key_unique", "callback_event_resend_key_unique"]);
@@ -112,13 +111,7 @@ export class PostgresEventWriter implements EventWriter {
     const client = this.client;
     this.client = null;
     if (!client) return;
-    // The connection says goodbye and waits for the server to acknowledge it; over a network that does not answer,
-    // the socket is closed without waiting longer.
-    let timer: NodeJS.Timeout | undefined;
-    const goodbye = client.end().catch(() => {});
-    await Promise.race([goodbye, new Promise<void>((resolve) => (timer = setTimeout(resolve, GOODBYE_MS)))]);
-    clearTimeout(timer);
-    client.connection.stream.destroy();
+    await sayGoodbye(client);
   }
 
   private async connect(): Promise<pg.Client> {

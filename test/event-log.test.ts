@@ -13,14 +13,15 @@ import { isDatabaseUnavailable } from "../src/db/database-unavailable.js";
 import { SQLITE_BUSY_TIMEOUT_MS } from "../src/db/sqlite-connection.js";
 import type { NewEvent } from "../src/events/event.js";
 import { CallbackEvent } from "../src/events/event.entity.js";
+import Database from "libsql";
+import { sqlitePath } from "../src/db/orm.js";
 import { SqlEventLog, type EventLog, type EventWriter } from "../src/events/event-log.js";
 import { EVENTS_CHANNEL } from "../src/events/event-feed.js";
 import { GroupCommit, MAX_BATCH } from "../src/events/group-commit.js";
 import { PostgresEventWriter, WRITER_APPLICATION_NAME } from "../src/events/postgres-event-writer.js";
 import { SqliteEventWriter } from "../src/events/sqlite-event-writer.js";
 import { WRITER_THREAD_ENTRY, WriterThread } from "../src/events/writer-thread.js";
-import { sqlitePath } from "../src/db/orm.js";
-import { depositCallback, regenerateCallbackSecret } from "./support/callbacks.js";
+import { depositCallback, postCallback, regenerateCallbackSecret } from "./support/callbacks.js";
 import { onPostgres } from "./support/database.js";
 import { DEMO_WALLETS } from "./support/fixtures.js";
 import { startTestServer, type TestServer } from "./support/test-server.js";
@@ -385,6 +386,28 @@ describe("the writer thread", () => {
       await thread.close();
     }
     expect(threadOf(thread)).toBeNull();
+  });
+
+  it.skipIf(onPostgres)("keeps the service's thread serving while a batch waits for the embedded database's write lock", async () => {
+    // Another connection (another process's, say the CLI's) holds the file's write lock.
+    const other = new Database(sqlitePath(server.service.config));
+    other.exec(`pragma busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+    other.exec("begin immediate");
+    let answered = false;
+    const body = depositCallback(secret, { trackingId: "while-the-file-is-locked" });
+    const callback = postCallback(server.url, body).finally(() => (answered = true));
+    try {
+      // The batch waits for the lock in the writer's thread; waiting on the service's thread, it would stop it
+      // (and this test, which shares it) until the busy timeout failed the batch.
+      await sleep(300);
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+      expect(answered).toBe(false);
+    } finally {
+      other.exec("commit");
+      other.close();
+    }
+    expect((await callback).status).toBe(200);
+    expect(await stored("while-the-file-is-locked")).toBe(1);
   });
 
   it.runIf(onPostgres)("fails the batch in flight when its thread stops, and stores the sender's retry once", async () => {

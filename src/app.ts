@@ -35,6 +35,7 @@ import { serveWebSockets } from "./graphql/websocket.js";
 import { healthRouter } from "./http/health.js";
 import { metricsRouter } from "./http/metrics-route.js";
 import { webApp } from "./http/web-app.js";
+import { settledWithin } from "./settled-within.js";
 import { createLogger, type Logger } from "./logger.js";
 import { Metrics } from "./metrics.js";
 import { AccountBudget } from "./network/account-budget.js";
@@ -75,13 +76,6 @@ export interface RunningService {
   logger: Logger;
   /** Stops accepting work, lets requests in flight finish, ends subscriptions, closes sockets and the database. */
   close(): Promise<void>;
-}
-
-/** Waits for `work`, at most `ms`. */
-async function settledWithin(work: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([work, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
 }
 
 /** The writer thread of the configured database (see `events/writer-thread.ts`). */

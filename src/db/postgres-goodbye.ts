@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { settledWithin } from "../settled-within.js";
 
 /** How long closing waits for the server to acknowledge the goodbye. */
 const GOODBYE_MS = 1000;
@@ -8,9 +9,6 @@ const GOODBYE_MS = 1000;
  * it; over a network that does not answer, the socket is closed without waiting longer.
  */
 export async function sayGoodbye(client: pg.Client): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const goodbye = client.end().catch(() => {});
-  await Promise.race([goodbye, new Promise<void>((resolve) => (timer = setTimeout(resolve, GOODBYE_MS)))]);
-  clearTimeout(timer);
+  await settledWithin(client.end(), GOODBYE_MS);
   client.connection.stream.destroy();
 }

@@ -1,4 +1,5 @@
 import { Worker } from "node:worker_threads";
+import { settledWithin } from "../settled-within.js";
 import type { NewEvent, WriteResult } from "./event.js";
 import type { EventWriter } from "./event-log.js";
 import { errorOf, type WriterAnswer, type WriterRequest, type WriterTarget } from "./writer-thread-messages.js";
@@ -58,12 +59,9 @@ export class WriterThread implements EventWriter {
     this.closed = true;
     const worker = this.worker;
     if (!worker) return;
-    let timer: NodeJS.Timeout | undefined;
-    const exited = new Promise<boolean>((resolve) => worker.once("exit", () => resolve(true)));
+    const exited = new Promise((resolve) => worker.once("exit", resolve));
     worker.postMessage({ close: true } satisfies WriterRequest);
-    const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), CLOSE_TIMEOUT_MS)));
-    if (!(await Promise.race([exited, timedOut]))) await worker.terminate();
-    clearTimeout(timer);
+    if (!(await settledWithin(exited, CLOSE_TIMEOUT_MS))) await worker.terminate();
   }
 
   private start(): Worker {

@@ -13,6 +13,7 @@ import { defaultResource, resourceFromAttributes } from "@opentelemetry/resource
 import { BasicTracerProvider, BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { randomUUID } from "node:crypto";
 import type { Config } from "../config.js";
+import { settledWithin } from "../settled-within.js";
 
 /** A service's tracing: the tracer of its spans, and the exporter behind it. */
 export interface Tracing {
@@ -52,10 +53,7 @@ export function startTracing(config: Config["tracing"]): Tracing | null {
   return {
     tracer: provider.getTracer("access-subgraph"),
     async shutdown(timeoutMs) {
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-      await Promise.race([provider.shutdown().catch(() => {}), timedOut]);
-      clearTimeout(timer);
+      await settledWithin(provider.shutdown(), timeoutMs);
     },
   };
 }

@@ -30,207 +30,327 @@ import {
   sleep,
   spawnServer,
   subscribers,
-  type Started,
 } from "./support.js";
 
-/** One figure of the report: the service's value, the bare baseline's, their ratio, and the target. */
-interface Figure {
-  id: string;
-  label: string;
+/** How the report reads a figure's ratio against the baseline: the larger or the smaller the better. */
+type Better = "higher" | "lower";
+
+/** A build's value of a figure, the bare baseline's measured in the same run, and their ratio. */
+interface Measured {
   value: number;
   baseline: number;
   ratio: number;
+}
+
+/** One figure of the report: this build's measurement, what it means, and the target; with `--against`, the other's. */
+interface Figure extends Measured {
+  id: string;
+  label: string;
+  better: Better;
   target: number | string;
   unit: string;
+  against?: Measured;
 }
 
 const figures: Figure[] = [];
+const argumentsGiven = process.argv.slice(2);
+/**
+ * Another build to compare with (`--against=<its dist directory>`): P1–P3 then start a service of each build and the
+ * bare server together, and measure them in turns in the same run.
+ */
+const againstArgument = argumentsGiven.find((argument) => argument.startsWith("--against="));
+const AGAINST = againstArgument ? path.resolve(againstArgument.slice("--against=".length)) : null;
 /**
  * P1's connections: 16 for the figure, and 64 and 128 besides. A store that commits callbacks in groups gets more
  * per commit as more are in flight, while the bare server's rate does not depend on it; all are shown.
  */
 const P1_CONNECTIONS = [16, 64, 128];
+/** Each server's measured seconds in P1 and P2. */
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+/**
+ * P1 and P2 measure the servers in turns: `ROUNDS` slices each, the order turning every round, so that a change in
+ * the machine's speed during a run (other work on its cores, the disk's flushes) reaches every server alike.
+ */
+const ROUNDS = 5;
+const SLICE_S = DURATION_S / ROUNDS;
+/** Load before measuring, not measured: every server is slow while its code is still being compiled. */
+const WARMUP_S = 2;
 const EVENT_QUERY = "subscription { callbackEvents { cursor trackingId amount transferStatus signedAt } }";
 
-/** A bearer token of the demo Owner, from the service's own CLI (development signing key). */
-async function ownerToken(env: NodeJS.ProcessEnv): Promise<string> {
-  const { stdout } = await promisify(execFile)(process.execPath, [path.join(DIST, "src/cli/main.js"), "token", "owner@example.com"], {
+/** A build under measurement: this one, and with `--against` the other. */
+interface Build {
+  name: "this" | "against";
+  dist: string;
+}
+const BUILDS: Build[] = [{ name: "this", dist: DIST }, ...(AGAINST ? [{ name: "against" as const, dist: AGAINST }] : [])];
+
+/** A server that takes callbacks: a build's service, or the bare server (`build` null). */
+interface Target {
+  build: Build | null;
+  url: string;
+  token: string;
+  /** The callback secret its callbacks are signed with. */
+  secret: string;
+}
+
+/** A bearer token of the demo Owner, from a build's own CLI (development signing key). */
+async function ownerToken(dist: string, env: NodeJS.ProcessEnv): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, [path.join(dist, "src/cli/main.js"), "token", "owner@example.com"], {
     env: { PATH: process.env.PATH, ...env },
   });
   return stdout.trim().split("\n").at(-1)!;
 }
 
-async function withService<T>(run: (service: Started, token: string, secret: string) => Promise<T>): Promise<T> {
-  const database = await freshDatabase();
-  const service = await spawnServer("src/main.js", serviceEnv(database.env));
+/** Runs `run` with a service of each build (each on a fresh database) and the bare server, all started. */
+async function withTargets<T>(run: (services: Target[], bare: Target) => Promise<T>): Promise<T> {
+  const stops: (() => Promise<void>)[] = [];
   try {
-    const token = await ownerToken(database.env);
-    const secret = await regenerateCallbackSecret(service.url, token);
-    return await run(service, token, secret);
+    const services: Target[] = [];
+    for (const build of BUILDS) {
+      const database = await freshDatabase();
+      stops.push(() => database.drop());
+      const service = await spawnServer("src/main.js", serviceEnv(database.env), build.dist);
+      stops.push(() => service.stop());
+      const token = await ownerToken(build.dist, database.env);
+      services.push({ build, url: service.url, token, secret: await regenerateCallbackSecret(service.url, token) });
+    }
+    const { token, secret } = services[0]!;
+    const bare = await spawnServer("bench/baseline-server.js", { CALLBACK_SECRET: secret });
+    stops.push(() => bare.stop());
+    return await run(services, { build: null, url: bare.url, token, secret });
   } finally {
-    await service.stop();
-    await database.drop();
+    for (const stop of stops.reverse()) await stop();
   }
 }
 
-async function withBaseline<T>(secret: string, run: (baseline: Started) => Promise<T>): Promise<T> {
-  const baseline = await spawnServer("bench/baseline-server.js", { CALLBACK_SECRET: secret });
-  try {
-    return await run(baseline);
-  } finally {
-    await baseline.stop();
-  }
+/** The items in another order each round, so that none is always measured first. */
+const turned = <T>(items: readonly T[], round: number): T[] => items.map((_, index) => items[(index + round) % items.length]!);
+
+const over = (value: number, baseline: number): Measured => ({ value, baseline, ratio: value / baseline });
+const under = (value: number, baseline: number): Measured => ({ value, baseline, ratio: baseline / value });
+
+/** Adds a figure measured on each build's service: this build's, and the other's beside it when compared. */
+function report(services: Target[], figure: Omit<Figure, keyof Measured | "against">, measure: (service: Target) => Measured): void {
+  const [self, other] = services.map(measure);
+  figures.push({ ...figure, ...self!, ...(other ? { against: other } : {}) });
 }
 
-/** Requests per second that were answered 200, under the same load generator, connections and duration. */
-async function throughput(url: string, secret: string, connections: number): Promise<number> {
+/** Callbacks answered 200 and the seconds they took, under the load generator with `connections` connections. */
+interface Answered {
+  count: number;
+  seconds: number;
+}
+
+async function answered(target: Target, connections: number, seconds: number): Promise<Answered> {
+  const started = performance.now();
   const result = await autocannon({
-    url: `${url}/callbacks`,
+    url: `${target.url}/callbacks`,
     connections,
-    duration: DURATION_S,
-    requests: [{ method: "POST", headers: { "content-type": "application/json" }, setupRequest: (request) => ({ ...request, body: signedBody(secret) }) }],
+    duration: seconds,
+    requests: [{ method: "POST", headers: { "content-type": "application/json" }, setupRequest: (request) => ({ ...request, body: signedBody(target.secret) }) }],
   });
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-  return result.requests.average;
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${target.url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+  return { count: result["2xx"], seconds: (performance.now() - started) / 1000 };
 }
 
 async function p1(): Promise<void> {
   for (const connections of P1_CONNECTIONS) {
-    await withService(async (service, _token, secret) => {
-      const value = await throughput(service.url, secret, connections);
-      const baseline = await withBaseline(secret, (bare) => throughput(bare.url, secret, connections));
-      figures.push({
-        id: connections === P1_CONNECTIONS[0] ? "P1" : `P1@${connections}`,
-        label: `ingress throughput (verified + stored + published), ${connections} connections`,
-        value,
-        baseline,
-        ratio: value / baseline,
-        target: ">= 0.5x",
-        unit: "callbacks/s",
-      });
+    await withTargets(async (services, bare) => {
+      const targets = [...services, bare];
+      for (const target of targets) await answered(target, connections, WARMUP_S);
+      const totals = new Map<Target, Answered>(targets.map((target) => [target, { count: 0, seconds: 0 }]));
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const target of turned(targets, round)) {
+          const slice = await answered(target, connections, SLICE_S);
+          const total = totals.get(target)!;
+          total.count += slice.count;
+          total.seconds += slice.seconds;
+        }
+      }
+      const rate = (target: Target) => totals.get(target)!.count / totals.get(target)!.seconds;
+      report(
+        services,
+        {
+          id: connections === P1_CONNECTIONS[0] ? "P1" : `P1@${connections}`,
+          label: `ingress throughput (verified + stored + published), ${connections} connections`,
+          better: "higher",
+          target: ">= 0.5x",
+          unit: "callbacks/s",
+        },
+        (service) => over(rate(service), rate(bare)),
+      );
     });
   }
 }
 
-/**
- * Ingress-to-subscriber latencies at a fixed rate, for `count` subscribers (in a thread of their own). At most 64
- * callbacks are in flight, over kept-alive connections: a server that cannot keep up gets fewer than asked, and
- * the achieved rate says so. The first `P2_WARMUP_S` seconds at the same rate are not measured (both servers are
- * slow while their code is still being compiled), then `seconds` are.
- */
-async function latencies(
-  url: string,
-  token: string,
-  secret: string,
-  rate: number,
-  seconds: number,
-  count: number,
-): Promise<{ latencies: number[]; achievedRate: number }> {
-  const worker = new Worker(new URL("./latency-subscribers.js", import.meta.url), { workerData: { url, token, count, query: EVENT_QUERY } });
-  const messages: Record<string, unknown>[] = [];
-  worker.on("message", (message) => messages.push(message));
-  const awaitMessage = async (key: string) => {
+/** P2's subscribers of one server, in a thread of their own (`latency-subscribers.ts`). */
+class LatencyProbe {
+  private readonly messages: Record<string, unknown>[] = [];
+
+  private constructor(private readonly worker: Worker) {
+    worker.on("message", (message: Record<string, unknown>) => this.messages.push(message));
+  }
+
+  static async open(target: Target, count: number): Promise<LatencyProbe> {
+    const workerData = { url: target.url, token: target.token, count, query: EVENT_QUERY };
+    const probe = new LatencyProbe(new Worker(new URL("./latency-subscribers.js", import.meta.url), { workerData }));
+    await probe.message("ready");
+    return probe;
+  }
+
+  /** Waits until its subscribers received `count` measured events in all, for at most 10 s. */
+  async settle(count: number): Promise<void> {
+    const deadline = performance.now() + 10_000;
     for (;;) {
-      const found = messages.find((message) => key in message);
+      this.worker.postMessage({ report: true });
+      const { received } = (await this.message("received")) as { received: number };
+      if (received >= count || performance.now() > deadline) return;
+      await sleep(50);
+    }
+  }
+
+  /** Closes the subscribers; answers the latencies of every measured event each received, in ms. */
+  async close(): Promise<number[]> {
+    this.worker.postMessage({ close: true });
+    const { latencies } = (await this.message("latencies")) as { latencies: number[] };
+    await this.worker.terminate();
+    return latencies;
+  }
+
+  private async message(key: string): Promise<Record<string, unknown>> {
+    for (;;) {
+      const found = this.messages.find((message) => key in message);
       if (found) {
-        messages.splice(messages.indexOf(found), 1);
+        this.messages.splice(this.messages.indexOf(found), 1);
         return found;
       }
       await sleep(20);
     }
-  };
-  await awaitMessage("ready");
-  await sleep(500);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  const post = (body: string) =>
-    new Promise<void>((resolve) => {
-      const request = http.request(`${url}/callbacks`, { method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (response) => {
+  }
+}
+
+/**
+ * Posts callbacks to one server at a fixed rate, at most 64 in flight over kept-alive connections: a server that
+ * cannot keep up gets fewer than asked. Each callback's tracking id carries its send time (`<prefix>-<epoch µs>-<n>`).
+ */
+class RateSender {
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  private inFlight = 0;
+  private sent = 0;
+
+  constructor(
+    private readonly target: Target,
+    private readonly rate: number,
+  ) {}
+
+  /** Posts at the rate for `seconds`; answers how many were posted. Those led by `lat-` are measured. */
+  async stream(seconds: number, prefix: string): Promise<number> {
+    const total = this.rate * seconds;
+    let due = 0;
+    let posted = 0;
+    const started = performance.now();
+    const pending: Promise<unknown>[] = [];
+    while (performance.now() - started < seconds * 1000) {
+      const now = Math.min(total, Math.floor(((performance.now() - started) / 1000) * this.rate));
+      while (due < now && this.inFlight < 64) {
+        const sentAt = Math.round((performance.timeOrigin + performance.now()) * 1000);
+        due += 1;
+        posted += 1;
+        pending.push(this.post(signedBody(this.target.secret, `${prefix}-${sentAt}-${this.sent++}`)));
+      }
+      // Catch up on what could not be sent in time rather than bursting it later.
+      due = now;
+      await sleep(1);
+    }
+    await Promise.all(pending);
+    return posted;
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private post(body: string): Promise<void> {
+    this.inFlight += 1;
+    return new Promise<void>((resolve) => {
+      const headers = { "content-type": "application/json", "content-length": Buffer.byteLength(body) };
+      const request = http.request(`${this.target.url}/callbacks`, { method: "POST", agent: this.agent, headers }, (response) => {
         response.resume();
         response.on("end", resolve);
       });
       request.on("error", () => resolve());
       request.end(body);
-    });
-  let inFlight = 0;
-  /** Posts at `rate` for `duration` seconds; tracking ids led by `lat-` are measured. Returns how many were posted. */
-  const stream = async (duration: number, prefix: string) => {
-    const total = rate * duration;
-    let sent = 0;
-    let posted = 0;
-    const started = performance.now();
-    const pending: Promise<unknown>[] = [];
-    while (performance.now() - started < duration * 1000) {
-      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate));
-      while (sent < due && inFlight < 64) {
-        const sentAt = Math.round((performance.timeOrigin + performance.now()) * 1000);
-        const body = signedBody(secret, `${prefix}-${sentAt}-${sent++}`);
-        inFlight += 1;
-        posted += 1;
-        pending.push(post(body).finally(() => (inFlight -= 1)));
-      }
-      // Catch up on what could not be sent in time rather than bursting it later.
-      if (sent < due) sent = due;
-      await sleep(1);
-    }
-    await Promise.all(pending);
-    return posted;
-  };
-  await stream(P2_WARMUP_S, "warmup");
-  const delivered = await stream(seconds, "lat");
-  agent.destroy();
-  const deadline = performance.now() + 10_000;
-  for (;;) {
-    worker.postMessage({ report: true });
-    const { received } = (await awaitMessage("received")) as { received: number };
-    if (received >= delivered * count || performance.now() > deadline) break;
-    await sleep(100);
+    }).finally(() => (this.inFlight -= 1));
   }
-  worker.postMessage({ close: true });
-  const { latencies: measured } = (await awaitMessage("latencies")) as { latencies: number[] };
-  await worker.terminate();
-  return { latencies: measured, achievedRate: delivered / seconds };
 }
 
 /** P2 at the rate the issue asks (1,000/s), and at one these two cores can sustain with 100 subscribers. */
 const P2_RATES = [1000, 100];
-const P2_SECONDS = 10;
-const P2_WARMUP_S = 2;
+const P2_SUBSCRIBERS = 100;
 
+/**
+ * Ingress-to-subscriber latencies at a fixed rate, 100 subscribers a server. After a warm-up, each server takes its
+ * slices in turn, and the next slice starts once every event of this one was delivered (or 10 s passed).
+ */
 async function p2(): Promise<void> {
   for (const rate of P2_RATES) {
-    await withService(async (service, token, secret) => {
-      const value = await latencies(service.url, token, secret, rate, P2_SECONDS, 100);
-      const baseline = await withBaseline(secret, (bare) => latencies(bare.url, token, secret, rate, P2_SECONDS, 100));
+    await withTargets(async (services, bare) => {
+      const targets = [...services, bare];
+      const probes = new Map<Target, LatencyProbe>();
+      for (const target of targets) probes.set(target, await LatencyProbe.open(target, P2_SUBSCRIBERS));
+      await sleep(500);
+      const senders = new Map(targets.map((target) => [target, new RateSender(target, rate)]));
+      const posted = new Map(targets.map((target) => [target, 0]));
+      for (const target of targets) await senders.get(target)!.stream(WARMUP_S, "warmup");
+      await sleep(1000);
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const target of turned(targets, round)) {
+          posted.set(target, posted.get(target)! + (await senders.get(target)!.stream(SLICE_S, "lat")));
+          await probes.get(target)!.settle(posted.get(target)! * P2_SUBSCRIBERS);
+        }
+      }
+      const latencies = new Map<Target, number[]>();
+      for (const target of targets) {
+        senders.get(target)!.close();
+        latencies.set(target, await probes.get(target)!.close());
+      }
+      const achieved = (target: Target) => posted.get(target)! / (ROUNDS * SLICE_S);
       const suffix = rate === 1000 ? "" : `@${rate}`;
-      figures.push({ id: `P2-rate${suffix}`, label: `callbacks/s achieved of the ${rate}/s asked`, value: value.achievedRate, baseline: baseline.achievedRate, ratio: value.achievedRate / baseline.achievedRate, target: String(rate), unit: "callbacks/s" });
+      report(
+        services,
+        { id: `P2-rate${suffix}`, label: `callbacks/s achieved of the ${rate}/s asked`, better: "higher", target: String(rate), unit: "callbacks/s" },
+        (service) => over(achieved(service), achieved(bare)),
+      );
       for (const p of [50, 99]) {
-        const v = percentile(value.latencies, p);
-        const b = percentile(baseline.latencies, p);
-        figures.push({ id: `P2-p${p}${suffix}`, label: `ingress -> subscriber latency p${p} (${rate}/s, 100 subscribers)`, value: v, baseline: b, ratio: v / b, target: p === 99 ? "<= 20 ms" : "-", unit: "ms" });
+        report(
+          services,
+          { id: `P2-p${p}${suffix}`, label: `ingress -> subscriber latency p${p} (${rate}/s, 100 subscribers)`, better: "lower", target: p === 99 ? "<= 20 ms" : "-", unit: "ms" },
+          (service) => over(percentile(latencies.get(service)!, p), percentile(latencies.get(bare)!, p)),
+        );
       }
     });
   }
 }
 
-/** Time for one event to reach `count` subscribers, and the server's memory per subscription. */
-async function fanOut(url: string, token: string, secret: string, count: number, rss: () => Promise<number>): Promise<{ ms: number; bytesPerSubscription: number }> {
+/** Time for one event to reach `count` subscribers (median of 3), and the server's memory per subscription. */
+async function fanOut(target: Target, count: number, rss: () => Promise<number>): Promise<{ ms: number; bytesPerSubscription: number }> {
+  const { url, token, secret } = target;
   const before = await rss();
   let received = 0;
-  let target = "";
+  let expected = "";
   let done: () => void = () => {};
   const subs = await subscribers(url, token, count, EVENT_QUERY, (event) => {
-    if (event.trackingId === target && ++received === count) done();
+    if (event.trackingId === expected && ++received === count) done();
   });
   await sleep(1000);
   const after = await rss();
   const times: number[] = [];
   for (let round = 0; round < 3; round++) {
     received = 0;
-    target = `fan-${count}-${round}`;
+    expected = `fan-${count}-${round}`;
     const all = new Promise<void>((resolve) => (done = resolve));
     const started = performance.now();
-    await fetch(`${url}/callbacks`, { method: "POST", headers: { "content-type": "application/json" }, body: signedBody(secret, target) });
+    await fetch(`${url}/callbacks`, { method: "POST", headers: { "content-type": "application/json" }, body: signedBody(secret, expected) });
     await all;
     times.push(performance.now() - started);
   }
@@ -238,19 +358,29 @@ async function fanOut(url: string, token: string, secret: string, count: number,
   return { ms: median(times), bytesPerSubscription: (after - before) / count };
 }
 
+/** A server's resident memory: the service's from its metrics, the bare server's from `/rss`. */
+async function residentMemory(target: Target): Promise<number> {
+  if (!target.build) return Number(await (await fetch(`${target.url}/rss`)).text());
+  const text = await (await fetch(`${target.url}/metrics`)).text();
+  return Number(/^process_resident_memory_bytes (\d+)/m.exec(text)![1]);
+}
+
 async function p3(): Promise<void> {
-  for (const count of [1000, 5000]) {
-    await withService(async (service, token, secret) => {
-      const serviceRss = async () => {
-        const text = await (await fetch(`${service.url}/metrics`)).text();
-        return Number(/^process_resident_memory_bytes (\d+)/m.exec(text)![1]);
-      };
-      const value = await fanOut(service.url, token, secret, count, serviceRss);
-      const baseline = await withBaseline(secret, (bare) =>
-        fanOut(bare.url, token, secret, count, async () => Number(await (await fetch(`${bare.url}/rss`)).text())),
+  for (const [index, count] of [1000, 5000].entries()) {
+    await withTargets(async (services, bare) => {
+      const measured = new Map<Target, { ms: number; bytesPerSubscription: number }>();
+      for (const target of turned([...services, bare], index)) measured.set(target, await fanOut(target, count, () => residentMemory(target)));
+      const of = (target: Target) => measured.get(target)!;
+      report(
+        services,
+        { id: `P3-${count}`, label: `fan-out of one event to ${count} subscribers`, better: "higher", target: ">= 0.8x", unit: "ms" },
+        (service) => under(of(service).ms, of(bare).ms),
       );
-      figures.push({ id: `P3-${count}`, label: `fan-out of one event to ${count} subscribers`, value: value.ms, baseline: baseline.ms, ratio: baseline.ms / value.ms, target: ">= 0.8x", unit: "ms" });
-      figures.push({ id: `P3-${count}-rss`, label: `server memory per subscription (${count})`, value: value.bytesPerSubscription / 1024, baseline: baseline.bytesPerSubscription / 1024, ratio: value.bytesPerSubscription / Math.max(1, baseline.bytesPerSubscription), target: "<= 30 KiB", unit: "KiB" });
+      report(
+        services,
+        { id: `P3-${count}-rss`, label: `server memory per subscription (${count})`, better: "lower", target: "<= 30 KiB", unit: "KiB" },
+        (service) => ({ value: of(service).bytesPerSubscription / 1024, baseline: of(bare).bytesPerSubscription / 1024, ratio: of(service).bytesPerSubscription / Math.max(1, of(bare).bytesPerSubscription) }),
+      );
     });
   }
 }
@@ -300,8 +430,8 @@ async function p4(): Promise<void> {
     const { url: bareUrl } = await startStandaloneServer(bare, { listen: { port: 0, host: "127.0.0.1" } });
     const baseline = await time(bareUrl.replace(/\/$/, ""), {});
     await bare.stop();
-    figures.push({ id: "P4", label: "_entities with 1,000 Wallet representations", value, baseline, ratio: baseline / value, target: "-", unit: "ms" });
-    figures.push({ id: "P4-statements", label: "SQL statements for those 1,000 (1 authenticates the caller)", value: statements, baseline: 2, ratio: statements / 2, target: "1 per type + 1", unit: "statements" });
+    figures.push({ id: "P4", label: "_entities with 1,000 Wallet representations", value, baseline, ratio: baseline / value, better: "higher", target: "-", unit: "ms" });
+    figures.push({ id: "P4-statements", label: "SQL statements for those 1,000 (1 authenticates the caller)", value: statements, baseline: 2, ratio: statements / 2, better: "lower", target: "1 per type + 1", unit: "statements" });
   } finally {
     await service.close();
     await database.drop();
@@ -325,7 +455,8 @@ async function healthzLatencies(url: string, count: number): Promise<number[]> {
  * idle.
  */
 async function h1(): Promise<void> {
-  await withService(async (service) => {
+  await withTargets(async ([service]) => {
+    if (!service) throw new Error("no service started");
     const bomb = JSON.stringify({ query: `{ me { isOwner ${"@include(if: true) ".repeat(25_000)} } }` });
     await healthzLatencies(service.url, 50);
     const idle = await healthzLatencies(service.url, 300);
@@ -345,36 +476,55 @@ async function h1(): Promise<void> {
     for (const p of [50, 99]) {
       const value = percentile(underAttack, p);
       const baseline = percentile(idle, p);
-      figures.push({ id: `H1-p${p}`, label: `/healthz latency p${p} with 8 hostile documents in flight (idle server: baseline)`, value, baseline, ratio: value / baseline, target: "-", unit: "ms" });
+      figures.push({ id: `H1-p${p}`, label: `/healthz latency p${p} with 8 hostile documents in flight (idle server: baseline)`, value, baseline, ratio: value / baseline, better: "lower", target: "-", unit: "ms" });
     }
-    figures.push({ id: "H1-refused", label: "hostile documents refused during the measurement", value: sent, baseline: sent, ratio: 1, target: "-", unit: "requests" });
+    figures.push({ id: "H1-refused", label: "hostile documents refused during the measurement", value: sent, baseline: sent, ratio: 1, better: "higher", target: "-", unit: "requests" });
   });
 }
 
-const only = process.argv.slice(2);
+const only = argumentsGiven.filter((argument) => !argument.startsWith("--"));
 const benchmarks: Record<string, () => Promise<void>> = { P1: p1, P2: p2, P3: p3, P4: p4, H1: h1 };
+/** P4 and H1 measure this build in-process or alone; a comparison runs P1–P3. */
+const COMPARED = new Set(["P1", "P2", "P3"]);
 for (const [id, run] of Object.entries(benchmarks)) {
   if (only.length > 0 && !only.includes(id)) continue;
+  if (AGAINST && !COMPARED.has(id)) {
+    process.stderr.write(`${id} is not compared (it measures this build only); skipped\n`);
+    continue;
+  }
   process.stderr.write(`running ${id}...\n`);
   await run();
 }
 
+/** How this build's ratio compares with the other's, positive when better. */
+function change(figure: Figure): string {
+  const other = figure.against!;
+  const better = figure.better === "higher" ? figure.ratio / other.ratio : other.ratio / figure.ratio;
+  const percent = Math.round((better - 1) * 100);
+  return `${percent > 0 ? "+" : ""}${percent} %`;
+}
+
 const database = process.env.DATABASE_URL ? "PostgreSQL" : "SQLite";
-const rows = figures.map((figure) =>
-  `| ${figure.id} | ${figure.label} | ${figure.value.toFixed(2)} | ${figure.baseline.toFixed(2)} | ${figure.ratio.toFixed(2)} | ${figure.target} | ${figure.unit} |`,
-);
+const cells = (measured: Measured) => `${measured.value.toFixed(2)} | ${measured.baseline.toFixed(2)} | ${measured.ratio.toFixed(2)}`;
 const table = [
   `Database: ${database}; machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+  ...(AGAINST ? [`Compared with the build in ${AGAINST} ("against"), measured in turns in the same run.`] : []),
   "",
-  "| id | figure | value | baseline | ratio | target | unit |",
-  "|---|---|---|---|---|---|---|",
-  ...rows,
+  AGAINST
+    ? "| id | figure | value | baseline | ratio | against: value | baseline | ratio | change | target | unit |"
+    : "| id | figure | value | baseline | ratio | target | unit |",
+  AGAINST ? "|---|---|---|---|---|---|---|---|---|---|---|" : "|---|---|---|---|---|---|---|",
+  ...figures.map((figure) =>
+    figure.against
+      ? `| ${figure.id} | ${figure.label} | ${cells(figure)} | ${cells(figure.against)} | ${change(figure)} | ${figure.target} | ${figure.unit} |`
+      : `| ${figure.id} | ${figure.label} | ${cells(figure)} | ${figure.target} | ${figure.unit} |`,
+  ),
 ].join("\n");
 console.log(table);
 const resultsDir = path.join(DIST, "..", "bench", "results");
 fs.mkdirSync(resultsDir, { recursive: true });
 fs.writeFileSync(
   path.join(resultsDir, "latest.json"),
-  JSON.stringify(figures.map(({ id, value, baseline, ratio, target, unit }) => ({ id, value, baseline, ratio, target, unit })), null, 2) + "\n",
+  JSON.stringify(figures.map(({ id, value, baseline, ratio, better, target, unit, against }) => ({ id, value, baseline, ratio, better, target, unit, against })), null, 2) + "\n",
 );
 process.exit(0);

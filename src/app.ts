@@ -118,7 +118,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const keys = deriveKeys(loadMasterKeyring(config));
   const db = await openDatabase(config);
   const writer = openWriterThread(config, db, logger, metrics);
-  const log = new SqlEventLog(() => db.orm.em.fork(), writer);
+  const log = new SqlEventLog((sql, params) => db.execute(sql, params), writer);
   const feed = new EventFeed(log, logger, {
     databaseUrl: config.databaseUrl,
     pollMs: config.subscriptions.pollMs,

@@ -61,7 +61,7 @@ function ownLog(onStatement: (sql: string) => void = () => {}, options: { timeou
         timeoutMs: options.timeoutMs,
       })
     : new SqliteEventWriter(sqlitePath(server.service.config), onStatement);
-  return new SqlEventLog(() => server.em(), writer);
+  return new SqlEventLog((sql, params) => server.service.db.execute(sql, params), writer);
 }
 /** The statement that opens a batch's transaction: SQLite's BEGIN; PostgreSQL's batch is one statement. */
 const opensTransaction = (sql: string) => (onPostgres ? sql.startsWith("with retained as") : sql === "begin immediate");

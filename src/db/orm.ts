@@ -22,6 +22,11 @@ export interface Database {
   knex: Knex;
   /** Registers a listener called once per SQL statement (used for metrics and statement-count tests). */
   onStatement(listener: (sql: string) => void): void;
+  /**
+   * Runs one statement on the ORM's connection outside any entity manager and answers its rows: for fixed
+   * statements whose rows are read as they are, which need no unit of work (forking one for each costs memory).
+   */
+  execute<T>(sql: string, params: unknown[]): Promise<T[]>;
   /** Runs the pending migrations of this dialect (the schema never comes from anything else); names those run. */
   migrate(): Promise<string[]>;
   /** The migrations of this release that the database has not run yet. */
@@ -199,6 +204,9 @@ export async function openDatabase(config: Pick<Config, "databaseUrl" | "dataDir
     knex,
     onStatement(listener) {
       listeners.push(listener);
+    },
+    execute<T>(sql: string, params: unknown[]) {
+      return (orm.em as SqlEntityManager).getConnection().execute<T[]>(sql, params);
     },
     async migrate() {
       return (await orm.getMigrator().up()).map((migration) => migration.name);

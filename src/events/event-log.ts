@@ -1,5 +1,3 @@
-import type { EntityManager } from "@mikro-orm/core";
-import type { SqlEntityManager } from "@mikro-orm/knex";
 import {
   CallbackEventKind,
   DEPOSIT_STATUSES,
@@ -109,16 +107,19 @@ function statusCondition(
   return { sql: `(${parts.join(" or ")})`, params: [...codes, ...(unknown ? statuses.known : [])] };
 }
 
+/** Runs one statement and answers its rows (`Database.execute`). */
+export type RunStatement = <T>(sql: string, params: unknown[]) => Promise<T[]>;
+
 /**
  * The event log on either database: appends through the database's writer; reads with fixed statements over the
- * ORM's connections, the same on both databases, their rows read as they are (no entity to hydrate: they serve
- * every subscriber's next events).
+ * ORM's connection, the same on both databases, their rows read as they are (no entity to hydrate: they serve
+ * every subscriber's next events; no entity manager to fork for them either).
  */
 export class SqlEventLog implements EventLog {
   private lineage: Promise<EpochLineage> | null = null;
 
   constructor(
-    private readonly em: () => EntityManager,
+    private readonly execute: RunStatement,
     private readonly writer: EventWriter,
   ) {}
 
@@ -207,9 +208,5 @@ export class SqlEventLog implements EventLog {
       [accountId],
     );
     return new Map(rows.map((row) => [row.epoch_id, Number(row.sequence)]));
-  }
-
-  private execute<T>(sql: string, params: unknown[]): Promise<T[]> {
-    return (this.em() as SqlEntityManager).execute<T[]>(sql, params);
   }
 }

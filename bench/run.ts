@@ -101,21 +101,21 @@ async function ownerToken(dist: string, env: NodeJS.ProcessEnv): Promise<string>
   return stdout.trim().split("\n").at(-1)!;
 }
 
-/** Runs `run` with a service of each build (each on a fresh database) and the bare server, all started. */
-async function withTargets<T>(run: (services: Target[], bare: Target) => Promise<T>): Promise<T> {
+/** Runs `run` with a service of each build (each on a fresh database) and the bare server, all started with `nodeFlags`. */
+async function withTargets<T>(run: (services: Target[], bare: Target) => Promise<T>, nodeFlags: readonly string[] = []): Promise<T> {
   const stops: (() => Promise<void>)[] = [];
   try {
     const services: Target[] = [];
     for (const build of BUILDS) {
       const database = await freshDatabase();
       stops.push(() => database.drop());
-      const service = await spawnServer("src/main.js", serviceEnv(database.env), build.dist);
+      const service = await spawnServer("src/main.js", serviceEnv(database.env), build.dist, nodeFlags);
       stops.push(() => service.stop());
       const token = await ownerToken(build.dist, database.env);
       services.push({ build, url: service.url, token, secret: await regenerateCallbackSecret(service.url, token) });
     }
     const { token, secret } = services[0]!;
-    const bare = await spawnServer("bench/baseline-server.js", { CALLBACK_SECRET: secret });
+    const bare = await spawnServer("bench/baseline-server.js", { CALLBACK_SECRET: secret }, DIST, nodeFlags);
     stops.push(() => bare.stop());
     return await run(services, { build: null, url: bare.url, token, secret });
   } finally {
@@ -365,6 +365,14 @@ async function residentMemory(target: Target): Promise<number> {
   return Number(/^process_resident_memory_bytes (\d+)/m.exec(text)![1]);
 }
 
+/**
+ * P3's servers start with the young generation at its full size (V8's default largest, 16 MiB a semi-space). Left to
+ * grow, it grows by steps when allocation is heavy, as while thousands of subscriptions start, and a step taken during
+ * the measurement (or just before it) moves the memory per subscription by several KiB: the figure then measures
+ * where the step fell, not what a subscription holds.
+ */
+const P3_NODE_FLAGS = ["--min-semi-space-size=16", "--max-semi-space-size=16"];
+
 async function p3(): Promise<void> {
   for (const [index, count] of [1000, 5000].entries()) {
     await withTargets(async (services, bare) => {
@@ -381,7 +389,7 @@ async function p3(): Promise<void> {
         { id: `P3-${count}-rss`, label: `server memory per subscription (${count})`, better: "lower", target: "<= 30 KiB", unit: "KiB" },
         (service) => ({ value: of(service).bytesPerSubscription / 1024, baseline: of(bare).bytesPerSubscription / 1024, ratio: of(service).bytesPerSubscription / Math.max(1, of(bare).bytesPerSubscription) }),
       );
-    });
+    }, P3_NODE_FLAGS);
   }
 }
 

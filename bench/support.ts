@@ -21,9 +21,12 @@ export interface Started {
   stop(): Promise<void>;
 }
 
-/** Spawns a node program of a build (this one unless `dist` names another) and waits for the JSON line that announces its port. */
-export async function spawnServer(script: string, env: NodeJS.ProcessEnv, dist = DIST): Promise<Started> {
-  const child = spawn(process.execPath, [path.join(dist, script)], { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+/**
+ * Spawns a node program of a build (this one unless `dist` names another), with `nodeFlags` given to node, and waits
+ * for the JSON line that announces its port.
+ */
+export async function spawnServer(script: string, env: NodeJS.ProcessEnv, dist = DIST, nodeFlags: readonly string[] = []): Promise<Started> {
+  const child = spawn(process.execPath, [...nodeFlags, path.join(dist, script)], { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "inherit"] });
   let output = "";
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.on("data", (chunk) => {

@@ -77,16 +77,12 @@ const SLICE_S = DURATION_S / ROUNDS;
 const WARMUP_S = 2;
 const EVENT_QUERY = "subscription { callbackEvents { cursor trackingId amount transferStatus signedAt } }";
 
-/** A build under measurement: this one, and with `--against` the other. */
-interface Build {
-  name: "this" | "against";
-  dist: string;
-}
-const BUILDS: Build[] = [{ name: "this", dist: DIST }, ...(AGAINST ? [{ name: "against" as const, dist: AGAINST }] : [])];
+/** The builds under measurement, by their `dist` directories: this one, and with `--against` the other. */
+const BUILDS: string[] = [DIST, ...(AGAINST ? [AGAINST] : [])];
 
-/** A server that takes callbacks: a build's service, or the bare server (`build` null). */
+/** A server that takes callbacks: a build's service (`build`: its `dist` directory), or the bare server (null). */
 interface Target {
-  build: Build | null;
+  build: string | null;
   url: string;
   token: string;
   /** The callback secret its callbacks are signed with. */
@@ -109,9 +105,9 @@ async function withTargets<T>(run: (services: Target[], bare: Target) => Promise
     for (const build of BUILDS) {
       const database = await freshDatabase();
       stops.push(() => database.drop());
-      const service = await spawnServer("src/main.js", serviceEnv(database.env), build.dist, nodeFlags);
+      const service = await spawnServer("src/main.js", serviceEnv(database.env), build, nodeFlags);
       stops.push(() => service.stop());
-      const token = await ownerToken(build.dist, database.env);
+      const token = await ownerToken(build, database.env);
       services.push({ build, url: service.url, token, secret: await regenerateCallbackSecret(service.url, token) });
     }
     const { token, secret } = services[0]!;

@@ -269,6 +269,31 @@ describe.runIf(onPostgres)("the PostgreSQL event log", () => {
     }
   });
 
+  it("writes on when a change of the schema changed what its prepared statement answers (a release migrating beside it)", async () => {
+    const warnings: string[] = [];
+    const log = ownLog(() => {}, { warn: (message) => warnings.push(message) });
+    const admin = new pg.Client({ connectionString: server.service.config.databaseUrl! });
+    await admin.connect();
+    try {
+      await expect(log.append([event()])).resolves.toMatchObject([{ stored: true }]);
+      // The counter's type is part of what the write answers (each account's value before the batch).
+      await admin.query("alter table event_sequence alter column value type bigint");
+      const input = event();
+      await expect(log.append([input])).resolves.toMatchObject([{ stored: true }]);
+      expect(await stored(input.trackingId)).toBe(1);
+      await admin.query("alter table event_sequence alter column value type int");
+      const [first, second] = [event(), event()];
+      await expect(log.append([first, second])).resolves.toMatchObject([{ stored: true }, { stored: true }]);
+      const sequences = (await server.service.log.after(accountId, 0, 10_000)).events.map((e) => e.sequence);
+      expect(sequences).toEqual(sequences.map((_, index) => sequences[0]! + index));
+      expect(warnings).toEqual([]);
+    } finally {
+      await admin.query("alter table event_sequence alter column value type int").catch(() => {});
+      await admin.end();
+      await log.close();
+    }
+  });
+
   it("fails a batch the database does not answer in time, drops the connection, and stores the retry once", async () => {
     const log = ownLog(() => {}, { timeoutMs: 500 });
     const admin = new pg.Client({ connectionString: server.service.config.databaseUrl! });

@@ -24,6 +24,14 @@ const WRITE =
   `select ${EVENT_COLUMNS.map((column) => (column === "sequence" ? "b.base + r.sequence" : `r.${column}`)).join(", ")} ` +
   "from json_populate_recordset(null::callback_event, $1::json) r join based b using (account_id)) " +
   "select account_id, base, pg_notify($3, account_id || ':' || value) from based";
+/**
+ * The writer's statements are prepared once per connection, by name: PostgreSQL then parses and plans each once,
+ * where an unnamed statement is parsed and planned for every batch.
+ */
+const STATEMENT_NAMES = new Map([
+  [WRITE, "event_log_write"],
+  [STORED_KEYS, "event_log_stored_keys"],
+]);
 /** How the writer's connection names itself to the database (`pg_stat_activity.application_name`). */
 export const WRITER_APPLICATION_NAME = "access-subgraph event writer";
 /**
@@ -34,6 +42,8 @@ export const WRITER_APPLICATION_NAME = "access-subgraph event writer";
 export const WRITE_TIMEOUT_MS = 10_000;
 /** How long opening the writer's connection may take before its batch is answered 503. */
 export const CONNECT_TIMEOUT_MS = 5000;
+/** PostgreSQL refuses to run a prepared statement whose result's columns a change of the schema changed. */
+const isStalePlan = (error: unknown) => error instanceof pg.DatabaseError && error.code === "0A000" && /cached plan/.test(error.message);
 /** A key of the batch belongs to a pruned event (the write stored nothing): the batch is written again after reading. */
 class RetainedKeyConflict extends Error {
   override name = "RetainedKeyConflict";
@@ -78,13 +88,24 @@ export class PostgresEventWriter implements EventWriter {
   ) {}
 
   async append(inputs: readonly NewEvent[]): Promise<WriteResult[]> {
+    const events = inputs.map((input) => prepareEvent(input, (date) => date.toISOString()));
+    try {
+      return await this.appendOnce(events);
+    } catch (error) {
+      // The connection's prepared statements outlived a change of the schema (a release migrating beside this one):
+      // the batch stored nothing and the connection was dropped; a new one prepares them again.
+      if (!isStalePlan(error)) throw error;
+      return await this.appendOnce(events);
+    }
+  }
+
+  private async appendOnce(events: PreparedEvent[]): Promise<WriteResult[]> {
     // With the connection open, the statement is sent before this function first waits: the batch goes out before
     // the writer answers the callers of the batch before it.
     const client = this.client ?? (await (this.connecting ??= this.connect().finally(() => (this.connecting = null))));
-    const events = inputs.map((input) => prepareEvent(input, (date) => date.toISOString()));
     const query = async <T extends pg.QueryResultRow>(sql: string, params: unknown[]) => {
       this.options.onStatement?.(sql);
-      return (await client.query<T>(sql, params)).rows;
+      return (await client.query<T>({ name: STATEMENT_NAMES.get(sql), text: sql, values: params })).rows;
     };
     try {
       // First as if none of the keys were stored (the usual case: one statement); when one was, read which.
@@ -99,8 +120,9 @@ export class PostgresEventWriter implements EventWriter {
       }
     } catch (error) {
       // A refusal by the database leaves the connection usable; anything else (it ended, the server is shutting
-      // down) drops it, and the next batch opens another.
-      const refused = error instanceof RetainedKeyConflict || (error instanceof pg.DatabaseError && !/^(08|57)/.test(error.code ?? ""));
+      // down, a prepared statement went stale) drops it, and the next batch opens another.
+      const refused =
+        error instanceof RetainedKeyConflict || (error instanceof pg.DatabaseError && !/^(08|57)/.test(error.code ?? "") && !isStalePlan(error));
       if (!refused) this.drop(client);
       throw error;
     }

@@ -153,7 +153,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
 
   const em = () => db.orm.em.fork();
   // Off (null) unless an OTLP endpoint is configured: then a tracer provider of this service's own.
-  const tracing = startTracing(config.tracing);
+  const tracing = await startTracing(config.tracing);
   const tracer = tracing?.tracer ?? null;
   const tokens = createTokenService(config, clock);
   const apiTokens = new ApiTokenService(keys.keyring, config.jwt.audience, config.apiTokenLifetimeSeconds, clock);

@@ -5,12 +5,9 @@ import {
   type Context,
   type Span,
   type TextMapGetter,
+  type TextMapPropagator,
   type Tracer,
 } from "@opentelemetry/api";
-import { W3CTraceContextPropagator } from "@opentelemetry/core";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources";
-import { BasicTracerProvider, BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { randomUUID } from "node:crypto";
 import type { Config } from "../config.js";
 import { settledWithin } from "../settled-within.js";
@@ -38,10 +35,18 @@ export interface TraceScope {
 /**
  * Starts the service's tracing when `tracesUrl` is set: a tracer provider of its own (never registered as the
  * global one), spans batched and sent as OTLP/HTTP JSON. Null when tracing is off: the code then checks for a
- * tracer and does nothing more.
+ * tracer and does nothing more. The tracing SDK and its exporter (some 2.5 MB of heap) are loaded only then.
  */
-export function startTracing(config: Config["tracing"]): Tracing | null {
+export async function startTracing(config: Config["tracing"]): Promise<Tracing | null> {
   if (!config.tracesUrl) return null;
+  const [{ W3CTraceContextPropagator }, { OTLPTraceExporter }, { defaultResource, resourceFromAttributes }, { BasicTracerProvider, BatchSpanProcessor }] =
+    await Promise.all([
+      import("@opentelemetry/core"),
+      import("@opentelemetry/exporter-trace-otlp-http"),
+      import("@opentelemetry/resources"),
+      import("@opentelemetry/sdk-trace-base"),
+    ]);
+  propagator ??= new W3CTraceContextPropagator();
   const provider = new BasicTracerProvider({
     resource: defaultResource().merge(
       resourceFromAttributes({ "service.name": config.serviceName, "service.instance.id": randomUUID() }),
@@ -58,7 +63,8 @@ export function startTracing(config: Config["tracing"]): Tracing | null {
   };
 }
 
-const propagator = new W3CTraceContextPropagator();
+/** The W3C Trace Context propagator, loaded with the tracing SDK: only code holding a tracer reads a `traceparent`. */
+let propagator: TextMapPropagator | null = null;
 
 /** Reads `traceparent` and `tracestate` from Node's headers, a Fetch-style map or a plain record. */
 const headerGetter: TextMapGetter<unknown> = {
@@ -74,7 +80,7 @@ const headerGetter: TextMapGetter<unknown> = {
  * them; the root context when there is none or it is not valid, so that the span starts a trace of its own.
  */
 export function contextOf(carrier: unknown): Context {
-  if (carrier === null || typeof carrier !== "object") return ROOT_CONTEXT;
+  if (carrier === null || typeof carrier !== "object" || !propagator) return ROOT_CONTEXT;
   return propagator.extract(ROOT_CONTEXT, carrier, headerGetter);
 }
 

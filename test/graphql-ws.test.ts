@@ -56,6 +56,26 @@ describe("graphql-ws on /graphql", () => {
     expect(Date.now() - connectedAt).toBeLessThan(5000);
   });
 
+  it("opens a socket with one statement: the viewer with its account's suspension and access version", async () => {
+    const token = await server.token("owner@example.com");
+    let listening = true;
+    const viewers: string[] = [];
+    const accessVersions: string[] = [];
+    server.service.db.onStatement((sql) => {
+      if (!listening) return;
+      if (sql.includes("from app_user u join account a")) viewers.push(sql);
+      if (/select id, access_version from account/.test(sql)) accessVersions.push(sql);
+    });
+    const sockets = Array.from({ length: 20 }, () => client(server.url, { token }));
+    await Promise.all(sockets.map((socket) => socket.connected));
+    listening = false;
+    expect(viewers).toHaveLength(20);
+    // The guard's check of every session's access (each SUBSCRIPTION_ACCESS_CHECK_MS) reads the versions of all of
+    // them at once; opening a socket reads none of its own.
+    expect(accessVersions.length).toBeLessThan(5);
+    await Promise.all(sockets.map((socket) => socket.dispose()));
+  });
+
   it("applies the depth and alias limits to subscriptions too", async () => {
     const ws = client(server.url, { token: await server.token("owner@example.com") });
     const aliases = Array.from({ length: 20 }, (_, i) => `a${i}: id`).join(" ");

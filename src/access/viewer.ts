@@ -11,18 +11,22 @@ export interface Viewer {
   isOwner: boolean;
 }
 
-/** A viewer as authentication reads it: the user, and whether the platform suspended its account. */
+/**
+ * A viewer as authentication reads it: the user, whether the platform suspended its account, and the account's
+ * access version as of the same read (see `access-version.ts`).
+ */
 export interface ViewerRecord {
   viewer: Viewer;
   accountSuspended: boolean;
+  accessVersion: number;
 }
 
 /**
  * The start of every statement that reads a viewer: the user joined with its account, so that the account's
- * suspension costs no statement of its own. A statement adds its `where` clause on `u` (the user).
+ * suspension and access version cost no statement of their own. A statement adds its `where` clause on `u` (the user).
  */
 export const SELECT_VIEWER =
-  "select u.id, u.account_id, u.email, u.kind, u.is_owner, a.suspended_at from app_user u join account a on a.id = u.account_id";
+  "select u.id, u.account_id, u.email, u.kind, u.is_owner, a.suspended_at, a.access_version from app_user u join account a on a.id = u.account_id";
 
 type ViewerRow = {
   id: string;
@@ -31,6 +35,7 @@ type ViewerRow = {
   kind: UserKind;
   is_owner: boolean | number;
   suspended_at: Date | string | number | null;
+  access_version: number | string;
 };
 
 /** Runs one statement that starts with {@link SELECT_VIEWER}; null when it names no user. */
@@ -40,6 +45,7 @@ export async function readViewerRecord(em: EntityManager, sql: string, params: u
   return {
     viewer: { userId: row.id, accountId: row.account_id, email: row.email, kind: row.kind, isOwner: Boolean(row.is_owner) },
     accountSuspended: row.suspended_at !== null && row.suspended_at !== undefined,
+    accessVersion: Number(row.access_version),
   };
 }
 

@@ -8,10 +8,16 @@ import { isAllowed } from "../network/ip-whitelist.js";
 import { identityOf, loadLinkedViewer } from "./identity.js";
 import { bearerToken, type TokenService } from "./tokens.js";
 
-export type Authentication =
-  /** `expiresAt`: when the token stops being valid, epoch ms. */
-  | { viewer: Viewer; error: null; expiresAt: number }
-  | { viewer: null; error: DomainError };
+/** Who is calling, as one authentication found: when the token stops being valid, and the account's access version then. */
+export interface Authenticated {
+  viewer: Viewer;
+  /** When the token stops being valid, epoch ms. */
+  expiresAt: number;
+  /** The account's access version, read with the viewer: a session checks its access again once it moves. */
+  accessVersion: number;
+}
+
+export type Authentication = (Authenticated & { error: null }) | { viewer: null; error: DomainError };
 
 export interface AuthenticationKeys {
   tokens: TokenService;
@@ -28,7 +34,7 @@ async function authenticateApiUser(
   em: EntityManager,
   token: string,
   clientAddress: string,
-): Promise<{ viewer: Viewer; expiresAt: number }> {
+): Promise<Authenticated> {
   const claims = await keys.apiTokens.verify(token);
   const record = await loadViewerRecord(em, claims.sub);
   if (!record || record.viewer.kind !== UserKind.API) throw unauthenticated("The access token names no API user");
@@ -41,7 +47,7 @@ async function authenticateApiUser(
   if (!isAllowed(access.ipWhitelist, clientAddress)) {
     throw forbidden(`API access from ${clientAddress} is not allowed by the account's IP whitelist`);
   }
-  return { viewer, expiresAt: claims.exp * 1000 };
+  return { viewer, expiresAt: claims.exp * 1000, accessVersion: record.accessVersion };
 }
 
 /**
@@ -55,7 +61,7 @@ async function authenticateUser(
   keys: AuthenticationKeys,
   em: EntityManager,
   token: string,
-): Promise<{ viewer: Viewer; expiresAt: number }> {
+): Promise<Authenticated> {
   const claims = await keys.tokens.verify(token);
   const fromProvider = keys.tokens.source === "jwks";
   const record = await loadLinkedViewer(em, identityOf(claims), fromProvider ? null : claims.sub);
@@ -68,7 +74,7 @@ async function authenticateUser(
   }
   if (record.viewer.kind === UserKind.API) throw unauthenticated("The API user signs in with an access token from /token");
   if (record.accountSuspended) throw accountSuspended();
-  return { viewer: record.viewer, expiresAt: claims.exp * 1000 };
+  return { viewer: record.viewer, expiresAt: claims.exp * 1000, accessVersion: record.accessVersion };
 }
 
 /**

@@ -58,6 +58,8 @@ export interface GraphQLContext {
   authorization: string | undefined;
   /** When the caller's token stops being valid, epoch ms (null without a viewer). */
   expiresAt: number | null;
+  /** The viewer's account's access version, read with the viewer (null without a viewer). */
+  accessVersion: number | null;
   /** True when the request came straight from a trusted proxy (a router in `TRUSTED_PROXIES`). */
   fromTrustedProxy: boolean;
   /** Headers to add to the HTTP response (e.g. `cache-control: no-store` when a secret is revealed). */
@@ -102,7 +104,7 @@ export function createLoaders(em: () => EntityManager, viewer: Viewer | null): G
 export function createContext(
   em: () => EntityManager,
   services: ResolverServices,
-  auth: { viewer: Viewer | null; error: DomainError | null; expiresAt?: number | null },
+  auth: { viewer: Viewer | null; error: DomainError | null; expiresAt?: number | null; accessVersion?: number | null },
   caller: {
     clientAddress: string;
     authorization: string | undefined;
@@ -126,6 +128,7 @@ export function createContext(
     clientAddress: caller.clientAddress,
     authorization: caller.authorization,
     expiresAt: auth.expiresAt ?? null,
+    accessVersion: auth.accessVersion ?? null,
     fromTrustedProxy: caller.fromTrustedProxy,
     session: caller.session ?? null,
     trace: caller.trace ?? null,

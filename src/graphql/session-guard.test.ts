@@ -15,7 +15,7 @@ describe("Session.end", () => {
     const ended: unknown[] = [];
     const viewer = { userId: "u", accountId: "a", email: "u@example.com", kind: "HUMAN", isOwner: false } as never;
     const onEnd = (error: unknown) => ended.push(error);
-    const session = new Session({ viewer, authorization: undefined, clientAddress: "127.0.0.1", expiresAt: null, onEnd }, () => {});
+    const session = new Session({ viewer, authorization: undefined, clientAddress: "127.0.0.1", expiresAt: null, accessVersion: 0, onEnd }, () => {});
     const first = subscription();
     const second = subscription();
     session.add(first);

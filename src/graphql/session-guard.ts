@@ -25,6 +25,11 @@ export interface SessionInit {
   /** When the token stops being valid, epoch ms. */
   expiresAt: number | null;
   /**
+   * The account's access version the viewer was read at: the guard checks the session's access again once the
+   * account's moves past it.
+   */
+  accessVersion: number;
+  /**
    * Called once when nothing on the session can continue (its token expired, its user can no longer sign in, the
    * server stops), after each of its subscriptions was ended with `error`: the transport closes what it holds.
    */
@@ -40,7 +45,8 @@ export interface SessionInit {
 export class Session {
   readonly subscriptions = new Set<GuardedSubscription>();
   viewer: Viewer;
-  accessVersion = 0;
+  /** The account's access version the session's access was last checked at. */
+  accessVersion: number;
   /** The error the session ended with; set once. */
   ended: DomainError | null = null;
 
@@ -49,6 +55,7 @@ export class Session {
     private readonly forget: (session: Session) => void,
   ) {
     this.viewer = init.viewer;
+    this.accessVersion = init.accessVersion;
   }
 
   /** Adds a subscription for as long as it runs; returns what to call when it ends. An ended session ends it at once. */
@@ -112,7 +119,7 @@ export class SessionGuard {
   ) {}
 
   /** Opens a session for a viewer, or answers LIMIT_EXCEEDED when the user already holds `maxPerUser` open. */
-  async open(init: SessionInit): Promise<Session | DomainError> {
+  open(init: SessionInit): Session | DomainError {
     const userId = init.viewer.userId;
     const held = this.perUser.get(userId) ?? 0;
     const { maxPerUser } = this.options;
@@ -125,13 +132,6 @@ export class SessionGuard {
     this.perUser.set(userId, held + 1);
     const session = new Session(init, (forgotten) => this.forget(forgotten));
     this.sessions.add(session);
-    try {
-      const versions = await accessVersions(this.options.em(), [init.viewer.accountId]);
-      session.accessVersion = versions.get(init.viewer.accountId) ?? 0;
-    } catch (error) {
-      this.forget(session);
-      throw error;
-    }
     return session;
   }
 

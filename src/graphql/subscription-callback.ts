@@ -143,11 +143,12 @@ export function subscriptionCallbackPlugin(options: {
           if (operation?.operation !== "subscription") throw refusal("Callback mode is for subscriptions only", "BAD_REQUEST", 400);
           const viewer = contextValue.viewer;
           if (!viewer) return; // the authentication plugin refuses it
-          const opened = await guard.open({
+          const opened = guard.open({
             viewer,
             authorization: contextValue.authorization,
             clientAddress: contextValue.clientAddress,
             expiresAt: contextValue.expiresAt,
+            accessVersion: contextValue.accessVersion ?? 0,
             onEnd: () => {},
             endsWithLastSubscription: true,
           });

@@ -246,11 +246,12 @@ export function serveWebSockets(options: {
           refuse(ctx, auth.error, limits.connectionInitTimeoutMs);
           return true;
         }
-        const opened = await guard.open({
+        const opened = guard.open({
           viewer: auth.viewer,
           authorization: state.authorization,
           clientAddress: state.clientAddress,
           expiresAt: auth.expiresAt,
+          accessVersion: auth.accessVersion,
           onEnd: (error) => endSocket(ctx, error),
         });
         if (opened instanceof DomainError) {
@@ -322,7 +323,7 @@ export function serveWebSockets(options: {
           contextValue: createContext(
             em,
             options.services,
-            { viewer: session.viewer, error: null, expiresAt: session.init.expiresAt },
+            { viewer: session.viewer, error: null, expiresAt: session.init.expiresAt, accessVersion: session.accessVersion },
             { clientAddress: state.clientAddress ?? "unknown", authorization: state.authorization, fromTrustedProxy: false, session, trace: traced },
           ),
         };

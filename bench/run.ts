@@ -22,6 +22,7 @@ import { Wallet } from "../src/wallets/wallet.entity.js";
 import {
   DIST,
   freshDatabase,
+  INSPECTOR_FLAG,
   median,
   percentile,
   regenerateCallbackSecret,
@@ -84,6 +85,8 @@ const BUILDS: string[] = [DIST, ...(AGAINST ? [AGAINST] : [])];
 interface Target {
   build: string | null;
   url: string;
+  /** A full garbage collection in the server's main thread (servers started with `INSPECTOR_FLAG` only). */
+  collectGarbage(): Promise<void>;
   token: string;
   /** The callback secret its callbacks are signed with. */
   secret: string;
@@ -108,12 +111,12 @@ async function withTargets<T>(run: (services: Target[], bare: Target) => Promise
       const service = await spawnServer("src/main.js", serviceEnv(database.env), build, nodeFlags);
       stops.push(() => service.stop());
       const token = await ownerToken(build, database.env);
-      services.push({ build, url: service.url, token, secret: await regenerateCallbackSecret(service.url, token) });
+      services.push({ build, url: service.url, collectGarbage: service.collectGarbage, token, secret: await regenerateCallbackSecret(service.url, token) });
     }
     const { token, secret } = services[0]!;
     const bare = await spawnServer("bench/baseline-server.js", { CALLBACK_SECRET: secret }, DIST, nodeFlags);
     stops.push(() => bare.stop());
-    return await run(services, { build: null, url: bare.url, token, secret });
+    return await run(services, { build: null, url: bare.url, collectGarbage: bare.collectGarbage, token, secret });
   } finally {
     for (const stop of stops.reverse()) await stop();
   }
@@ -328,10 +331,21 @@ async function p2(): Promise<void> {
   }
 }
 
-/** Time for one event to reach `count` subscribers (median of 3), and the server's memory per subscription. */
+/** Events P3 sends to the subscribers of each server, one at a time: its figure is the median of their fan-out times. */
+const FAN_OUT_ROUNDS = 7;
+
+/**
+ * Time for one event to reach `count` subscribers (median of {@link FAN_OUT_ROUNDS}), and the server's memory per
+ * subscription: its resident memory's growth while they subscribed, each reading taken after a full garbage
+ * collection, so that it counts what the subscriptions hold and not how much garbage the collector had yet to free.
+ */
 async function fanOut(target: Target, count: number, rss: () => Promise<number>): Promise<{ ms: number; bytesPerSubscription: number }> {
   const { url, token, secret } = target;
-  const before = await rss();
+  const collected = async () => {
+    await target.collectGarbage();
+    return rss();
+  };
+  const before = await collected();
   let received = 0;
   let expected = "";
   let done: () => void = () => {};
@@ -339,9 +353,9 @@ async function fanOut(target: Target, count: number, rss: () => Promise<number>)
     if (event.trackingId === expected && ++received === count) done();
   });
   await sleep(1000);
-  const after = await rss();
+  const after = await collected();
   const times: number[] = [];
-  for (let round = 0; round < 3; round++) {
+  for (let round = 0; round < FAN_OUT_ROUNDS; round++) {
     received = 0;
     expected = `fan-${count}-${round}`;
     const all = new Promise<void>((resolve) => (done = resolve));
@@ -365,9 +379,10 @@ async function residentMemory(target: Target): Promise<number> {
  * P3's servers start with the young generation at its full size (V8's default largest, 16 MiB a semi-space). Left to
  * grow, it grows by steps when allocation is heavy, as while thousands of subscriptions start, and a step taken during
  * the measurement (or just before it) moves the memory per subscription by several KiB: the figure then measures
- * where the step fell, not what a subscription holds.
+ * where the step fell, not what a subscription holds. Their inspector is open, for the full collections before each
+ * memory reading.
  */
-const P3_NODE_FLAGS = ["--min-semi-space-size=16", "--max-semi-space-size=16"];
+const P3_NODE_FLAGS = ["--min-semi-space-size=16", "--max-semi-space-size=16", INSPECTOR_FLAG];
 
 async function p3(): Promise<void> {
   for (const [index, count] of [1000, 5000].entries()) {

@@ -18,7 +18,32 @@ export const DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 export interface Started {
   url: string;
   child: ChildProcess;
+  /**
+   * Runs a full garbage collection in the server's main thread, through its inspector; only for a server started
+   * with {@link INSPECTOR_FLAG}.
+   */
+  collectGarbage(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** The node flag that opens a server's inspector on a free local port, for {@link Started.collectGarbage}. */
+export const INSPECTOR_FLAG = "--inspect=127.0.0.1:0";
+
+/** Asks the inspector at `url` (a `ws://` address) for a full garbage collection and waits until it is done. */
+async function collectGarbageAt(url: string): Promise<void> {
+  const socket = new WebSocket(url);
+  try {
+    await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
+    await new Promise<void>((resolve, reject) => {
+      socket.on("message", (data) => {
+        if ((JSON.parse(String(data)) as { id?: number }).id === 1) resolve();
+      });
+      socket.once("error", reject);
+      socket.send(JSON.stringify({ id: 1, method: "HeapProfiler.collectGarbage" }));
+    });
+  } finally {
+    socket.close();
+  }
 }
 
 /**
@@ -26,7 +51,20 @@ export interface Started {
  * for the JSON line that announces its port.
  */
 export async function spawnServer(script: string, env: NodeJS.ProcessEnv, dist = DIST, nodeFlags: readonly string[] = []): Promise<Started> {
-  const child = spawn(process.execPath, [...nodeFlags, path.join(dist, script)], { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [...nodeFlags, path.join(dist, script)], { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  // Its errors go on to this process's; the inspector's address is read from them.
+  let inspector: string | null = null;
+  let errors = "";
+  child.stderr!.on("data", (chunk) => {
+    const text = String(chunk);
+    if (!inspector) {
+      errors += text;
+      inspector = /Debugger listening on (ws:\/\/\S+)/.exec(errors)?.[1] ?? null;
+    }
+    // The inspector's own banner is left out.
+    const rest = text.split("\n").filter((line) => !/^(Debugger listening on|For help, see:|Debugger attached|Waiting for the debugger)/.test(line)).join("\n");
+    if (rest.trim()) process.stderr.write(rest);
+  });
   let output = "";
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.on("data", (chunk) => {
@@ -47,6 +85,10 @@ export async function spawnServer(script: string, env: NodeJS.ProcessEnv, dist =
   return {
     url: `http://127.0.0.1:${port}`,
     child,
+    collectGarbage() {
+      if (!inspector) return Promise.reject(new Error(`${script} was not started with ${INSPECTOR_FLAG}`));
+      return collectGarbageAt(inspector);
+    },
     stop: () =>
       new Promise((resolve) => {
         child.once("exit", () => resolve());

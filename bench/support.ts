@@ -62,7 +62,7 @@ export async function spawnServer(script: string, env: NodeJS.ProcessEnv, dist =
       inspector = /Debugger listening on (ws:\/\/\S+)/.exec(errors)?.[1] ?? null;
     }
     // The inspector's own banner is left out.
-    const rest = text.split("\n").filter((line) => !/^(Debugger listening on|For help, see:|Debugger attached|Waiting for the debugger)/.test(line)).join("\n");
+    const rest = text.split("\n").filter((line) => !/^(Debugger (listening on|ending on|attached)|For help, see:|Waiting for the debugger)/.test(line)).join("\n");
     if (rest.trim()) process.stderr.write(rest);
   });
   let output = "";

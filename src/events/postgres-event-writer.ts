@@ -4,34 +4,41 @@ import { numberFrom, planBatch, prepareEvent, type PreparedEvent, type StoredKey
 import { EVENT_COLUMNS, type NewEvent, type WriteResult } from "./event.js";
 import type { EventWriter } from "./event-log.js";
 
-const STORED_KEYS =
-  "select signed_key, resend_key from callback_event where signed_key in (select json_array_elements_text($1::json)) " +
-  "union all select signed_key, resend_key from callback_event where resend_key in (select json_array_elements_text($2::json)) " +
-  // A pruned event's keys are retained (see `retention.ts`): a key there is either kind.
-  "union all select key, key from retained_key where key in (select json_array_elements_text($1::json)) or key in (select json_array_elements_text($2::json))";
+/**
+ * The writer's statements, each prepared once per connection by its name: PostgreSQL then parses and plans it once,
+ * where an unnamed statement is parsed and planned for every batch.
+ */
+interface Statement {
+  name: string;
+  text: string;
+}
+
+const STORED_KEYS: Statement = {
+  name: "event_log_stored_keys",
+  text:
+    "select signed_key, resend_key from callback_event where signed_key in (select json_array_elements_text($1::json)) " +
+    "union all select signed_key, resend_key from callback_event where resend_key in (select json_array_elements_text($2::json)) " +
+    // A pruned event's keys are retained (see `retention.ts`): a key there is either kind.
+    "union all select key, key from retained_key where key in (select json_array_elements_text($1::json)) or key in (select json_array_elements_text($2::json))",
+};
 // Advances each account's counter by its number of new rows (locking the counters in account order, until the
 // statement commits), inserts the rows numbered from the counter's value before, and notifies every instance;
 // answers each account's value before. Data-modifying CTEs always run to completion. When a key of the batch is
 // among the keys retained for pruned events ($4), it writes nothing and answers no row: the batch is then written
 // again after reading which keys are stored.
-const WRITE =
-  "with retained as (select 1 from retained_key where key in (select json_array_elements_text($4::json)) limit 1), " +
-  "counts as (select account_id, added from json_to_recordset($2::json) as c(account_id text, added int) where not exists (select 1 from retained)), " +
-  "locked as (insert into event_sequence (account_id, value) select account_id, added from counts order by account_id " +
-  "on conflict (account_id) do update set value = event_sequence.value + excluded.value returning account_id, value), " +
-  "based as (select l.account_id, l.value - c.added as base, l.value from locked l join counts c using (account_id)), " +
-  `inserted as (insert into callback_event (${EVENT_COLUMNS.join(", ")}) ` +
-  `select ${EVENT_COLUMNS.map((column) => (column === "sequence" ? "b.base + r.sequence" : `r.${column}`)).join(", ")} ` +
-  "from json_populate_recordset(null::callback_event, $1::json) r join based b using (account_id)) " +
-  "select account_id, base, pg_notify($3, account_id || ':' || value) from based";
-/**
- * The writer's statements are prepared once per connection, by name: PostgreSQL then parses and plans each once,
- * where an unnamed statement is parsed and planned for every batch.
- */
-const STATEMENT_NAMES = new Map([
-  [WRITE, "event_log_write"],
-  [STORED_KEYS, "event_log_stored_keys"],
-]);
+const WRITE: Statement = {
+  name: "event_log_write",
+  text:
+    "with retained as (select 1 from retained_key where key in (select json_array_elements_text($4::json)) limit 1), " +
+    "counts as (select account_id, added from json_to_recordset($2::json) as c(account_id text, added int) where not exists (select 1 from retained)), " +
+    "locked as (insert into event_sequence (account_id, value) select account_id, added from counts order by account_id " +
+    "on conflict (account_id) do update set value = event_sequence.value + excluded.value returning account_id, value), " +
+    "based as (select l.account_id, l.value - c.added as base, l.value from locked l join counts c using (account_id)), " +
+    `inserted as (insert into callback_event (${EVENT_COLUMNS.join(", ")}) ` +
+    `select ${EVENT_COLUMNS.map((column) => (column === "sequence" ? "b.base + r.sequence" : `r.${column}`)).join(", ")} ` +
+    "from json_populate_recordset(null::callback_event, $1::json) r join based b using (account_id)) " +
+    "select account_id, base, pg_notify($3, account_id || ':' || value) from based",
+};
 /** How the writer's connection names itself to the database (`pg_stat_activity.application_name`). */
 export const WRITER_APPLICATION_NAME = "access-subgraph event writer";
 /**
@@ -103,9 +110,9 @@ export class PostgresEventWriter implements EventWriter {
     // With the connection open, the statement is sent before this function first waits: the batch goes out before
     // the writer answers the callers of the batch before it.
     const client = this.client ?? (await (this.connecting ??= this.connect().finally(() => (this.connecting = null))));
-    const query = async <T extends pg.QueryResultRow>(sql: string, params: unknown[]) => {
-      this.options.onStatement?.(sql);
-      return (await client.query<T>({ name: STATEMENT_NAMES.get(sql), text: sql, values: params })).rows;
+    const query = async <T extends pg.QueryResultRow>(statement: Statement, values: unknown[]) => {
+      this.options.onStatement?.(statement.text);
+      return (await client.query<T>({ ...statement, values })).rows;
     };
     try {
       // First as if none of the keys were stored (the usual case: one statement); when one was, read which.
@@ -165,7 +172,7 @@ export class PostgresEventWriter implements EventWriter {
   }
 
   private async write(
-    query: <T extends pg.QueryResultRow>(sql: string, params: unknown[]) => Promise<T[]>,
+    query: <T extends pg.QueryResultRow>(statement: Statement, values: unknown[]) => Promise<T[]>,
     events: PreparedEvent[],
     readStored: boolean,
   ): Promise<WriteResult[]> {

@@ -2,7 +2,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { ACCESS_SECRET_MUTATIONS } from "./access/access.resolver.js";
 import { ApiTokenService } from "./auth/api-token.js";
-import type { AuthenticationKeys } from "./auth/authenticate.js";
+import type { AuthenticationServices } from "./auth/authenticate.js";
 import { tokenFailureLimiters, tokenRouter } from "./auth/token-route.js";
 import { createTokenService, type TokenService } from "./auth/tokens.js";
 import { UnauthorizedLog } from "./callbacks/callback-ingress.js";
@@ -118,7 +118,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const keys = deriveKeys(loadMasterKeyring(config));
   const db = await openDatabase(config);
   const writer = openWriterThread(config, db, logger, metrics);
-  const log = new SqlEventLog((sql, params) => db.execute(sql, params), writer);
+  const log = new SqlEventLog(db.execute, writer);
   const feed = new EventFeed(log, logger, {
     databaseUrl: config.databaseUrl,
     pollMs: config.subscriptions.pollMs,
@@ -157,7 +157,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const tracer = tracing?.tracer ?? null;
   const tokens = createTokenService(config, clock);
   const apiTokens = new ApiTokenService(keys.keyring, config.jwt.audience, config.apiTokenLifetimeSeconds, clock);
-  const authentication: AuthenticationKeys = { tokens, apiTokens };
+  const authentication: AuthenticationServices = { tokens, apiTokens, execute: db.execute };
   const addresses = new ClientAddressResolver(config.trustedProxies);
   const budget = new AccountBudget(config.accountRequestBudget, clock);
   const callbackSecrets = new CallbackSecretCache(keys.box, clock);

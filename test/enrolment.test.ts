@@ -333,7 +333,7 @@ describe("from invitation to confirmation", () => {
     const em = server.em();
     const context = {
       em,
-      viewer: (await loadViewer(em, await server.userId("seeded@example.com")))!,
+      viewer: (await loadViewer(server.service.db.execute, await server.userId("seeded@example.com")))!,
       clientAddress: "seed",
       logger: server.service.logger,
       stepUp: { box: server.service.box, hasher: keys.secretHasher, clock: server.clock, policy: DEFAULT_STEP_UP_POLICY },

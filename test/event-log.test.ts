@@ -143,7 +143,7 @@ describe("reading the event log", () => {
 describe("a subscription started at the head", () => {
   it("reads nothing until there is news, then gets the next event, and no earlier one", async () => {
     const owner = await server.em().findOneOrFail(User, { email: "owner@example.com" });
-    const viewer = (await loadViewer(server.em(), owner.id))!;
+    const viewer = (await loadViewer(server.service.db.execute, owner.id))!;
     const earlier = event();
     await server.service.events.write(earlier);
     const reads: string[] = [];

@@ -1,5 +1,4 @@
-import type { EntityManager } from "@mikro-orm/core";
-import type { SqlEntityManager } from "@mikro-orm/knex";
+import type { RunStatement, Statement } from "../db/statement.js";
 import { UserKind } from "./roles.js";
 
 /** Who is calling: the authenticated user, resolved from the database on every request. */
@@ -39,8 +38,8 @@ type ViewerRow = {
 };
 
 /** Runs one statement that starts with {@link SELECT_VIEWER}; null when it names no user. */
-export async function readViewerRecord(em: EntityManager, sql: string, params: unknown[]): Promise<ViewerRecord | null> {
-  const [row] = await (em as SqlEntityManager).execute<ViewerRow[]>(sql, params);
+export async function readViewerRecord(run: RunStatement, statement: Statement, params: unknown[]): Promise<ViewerRecord | null> {
+  const [row] = await run<ViewerRow>(statement, params);
   if (!row) return null;
   return {
     viewer: { userId: row.id, accountId: row.account_id, email: row.email, kind: row.kind, isOwner: Boolean(row.is_owner) },
@@ -49,15 +48,17 @@ export async function readViewerRecord(em: EntityManager, sql: string, params: u
   };
 }
 
+const VIEWER_BY_ID: Statement = { name: "viewer_by_id", text: `${SELECT_VIEWER} where u.id = ?` };
+
 /**
  * The viewer a user id names, with its account's suspension; null when no such user exists any more. Every request
  * and every socket does this, so it is one fixed statement read as it is, not an entity.
  */
-export function loadViewerRecord(em: EntityManager, userId: string): Promise<ViewerRecord | null> {
-  return readViewerRecord(em, `${SELECT_VIEWER} where u.id = ?`, [userId]);
+export function loadViewerRecord(run: RunStatement, userId: string): Promise<ViewerRecord | null> {
+  return readViewerRecord(run, VIEWER_BY_ID, [userId]);
 }
 
 /** The viewer a user id names; null when no such user exists any more. */
-export async function loadViewer(em: EntityManager, userId: string): Promise<Viewer | null> {
-  return (await loadViewerRecord(em, userId))?.viewer ?? null;
+export async function loadViewer(run: RunStatement, userId: string): Promise<Viewer | null> {
+  return (await loadViewerRecord(run, userId))?.viewer ?? null;
 }

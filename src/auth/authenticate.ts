@@ -7,6 +7,7 @@ import { accountSuspended, DomainError, forbidden, unauthenticated } from "../do
 import { isAllowed } from "../network/ip-whitelist.js";
 import { identityOf, loadLinkedViewer } from "./identity.js";
 import { bearerToken, type TokenService } from "./tokens.js";
+import type { RunStatement } from "../db/statement.js";
 
 /** Who is calling, as one authentication found: when the token stops being valid, and the account's access version then. */
 export interface Authenticated {
@@ -19,9 +20,12 @@ export interface Authenticated {
 
 export type Authentication = (Authenticated & { error: null }) | { viewer: null; error: DomainError };
 
-export interface AuthenticationKeys {
+/** What authentication needs: the token services, and the database's statements that read the viewer. */
+export interface AuthenticationServices {
   tokens: TokenService;
   apiTokens: ApiTokenService;
+  /** Runs the viewer's read (`Database.execute`): it needs no entity manager. */
+  execute: RunStatement;
 }
 
 /**
@@ -30,13 +34,13 @@ export interface AuthenticationKeys {
  * every request, so suspension, deactivation and regeneration take effect at once.
  */
 async function authenticateApiUser(
-  keys: AuthenticationKeys,
+  services: AuthenticationServices,
   em: EntityManager,
   token: string,
   clientAddress: string,
 ): Promise<Authenticated> {
-  const claims = await keys.apiTokens.verify(token);
-  const record = await loadViewerRecord(em, claims.sub);
+  const claims = await services.apiTokens.verify(token);
+  const record = await loadViewerRecord(services.execute, claims.sub);
   if (!record || record.viewer.kind !== UserKind.API) throw unauthenticated("The access token names no API user");
   if (record.accountSuspended) throw accountSuspended();
   const { viewer } = record;
@@ -58,13 +62,13 @@ async function authenticateApiUser(
  * reads the user and its account's suspension.
  */
 async function authenticateUser(
-  keys: AuthenticationKeys,
+  services: AuthenticationServices,
   em: EntityManager,
   token: string,
 ): Promise<Authenticated> {
-  const claims = await keys.tokens.verify(token);
-  const fromProvider = keys.tokens.source === "jwks";
-  const record = await loadLinkedViewer(em, identityOf(claims), fromProvider ? null : claims.sub);
+  const claims = await services.tokens.verify(token);
+  const fromProvider = services.tokens.source === "jwks";
+  const record = await loadLinkedViewer(services.execute, identityOf(claims), fromProvider ? null : claims.sub);
   if (!record) {
     throw unauthenticated(
       fromProvider
@@ -83,7 +87,7 @@ async function authenticateUser(
  * API user of a suspended account are refused with ACCOUNT_SUSPENDED.
  */
 export async function authenticate(
-  keys: AuthenticationKeys,
+  services: AuthenticationServices,
   em: EntityManager,
   authorization: string | undefined | null,
   clientAddress: string,
@@ -92,8 +96,8 @@ export async function authenticate(
   if (token === null) return { viewer: null, error: unauthenticated() };
   try {
     const authenticated = ApiTokenService.isApiToken(token)
-      ? await authenticateApiUser(keys, em, token, clientAddress)
-      : await authenticateUser(keys, em, token);
+      ? await authenticateApiUser(services, em, token, clientAddress)
+      : await authenticateUser(services, em, token);
     return { ...authenticated, error: null };
   } catch (error) {
     if (error instanceof DomainError) return { viewer: null, error };

@@ -1,6 +1,6 @@
-import type { EntityManager } from "@mikro-orm/core";
 import type { JWTPayload } from "jose";
 import { readViewerRecord, SELECT_VIEWER, type ViewerRecord } from "../access/viewer.js";
+import type { RunStatement, Statement } from "../db/statement.js";
 import type { TokenService } from "./tokens.js";
 import { bearerToken } from "./tokens.js";
 
@@ -25,13 +25,16 @@ export async function providerIdentity(tokens: TokenService, authorization: stri
   return identityOf(await tokens.verify(token));
 }
 
-const LINKED_VIEWER = `${SELECT_VIEWER} where u.id = coalesce((select l.user_id from identity_link l where l.issuer = ? and l.subject = ?), ?)`;
+const LINKED_VIEWER: Statement = {
+  name: "viewer_by_identity",
+  text: `${SELECT_VIEWER} where u.id = coalesce((select l.user_id from identity_link l where l.issuer = ? and l.subject = ?), ?)`,
+};
 
 /**
  * The viewer an identity names, in one statement: the user linked to the issuer's subject (`identity_link`), or,
  * when there is no link and `userId` is given, the user with that id. Only a stored link maps a provider's
  * subject to a user; no claim of the token (an e-mail address least of all) does.
  */
-export function loadLinkedViewer(em: EntityManager, identity: ProviderIdentity, userId: string | null): Promise<ViewerRecord | null> {
-  return readViewerRecord(em, LINKED_VIEWER, [identity.issuer, identity.subject, userId]);
+export function loadLinkedViewer(run: RunStatement, identity: ProviderIdentity, userId: string | null): Promise<ViewerRecord | null> {
+  return readViewerRecord(run, LINKED_VIEWER, [identity.issuer, identity.subject, userId]);
 }

@@ -4,6 +4,7 @@ import { grantWalletAccess } from "../access/access.service.js";
 import { Account } from "../access/account.entity.js";
 import { WalletRole } from "../access/roles.js";
 import { loadViewer, type Viewer } from "../access/viewer.js";
+import { statementsOf } from "./statement.js";
 import type { OperationContext } from "../audit/audited-operation.js";
 import type { StepUpDependencies } from "../confirmation/step-up.js";
 import { generateTotpSecret, normaliseTotpSecret, totpCodeAt, totpUrl, TOTP_PARAMETERS } from "../confirmation/totp.js";
@@ -96,7 +97,7 @@ export async function seedDemoData(em: () => EntityManager, options: DemoSeedOpt
     { token: account.ownerInvitation!.token, password, identity: null, clientAddress: SEED_ADDRESS, logger },
   );
 
-  const owner = (await loadViewer(em(), account.ownerUserId)) as Viewer;
+  const owner = (await loadViewer(statementsOf(em()), account.ownerUserId)) as Viewer;
   const context = (): OperationContext & { stepUp: StepUpDependencies } => ({ em: em(), viewer: owner, clientAddress: SEED_ADDRESS, logger, stepUp });
   await startAuthenticatorEnrolment(context(), { secret: totpSecret });
   // Confirmed with the code of the step before, which the enrolment then counts as used: the current step's code

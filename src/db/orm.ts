@@ -13,6 +13,7 @@ import { migrationsFor, type Dialect } from "./migrations/index.js";
 import { ensurePrivateFile, restrictMode } from "../private-files.js";
 import { configureSqliteConnection } from "./sqlite-connection.js";
 import { EmbeddedDriver } from "./embedded-driver.js";
+import { isStalePlan, textOf, type RunStatement, type Statement } from "./statement.js";
 
 /** An open database: the ORM, which dialect it speaks, and a hook on every SQL statement sent. */
 export interface Database {
@@ -23,10 +24,11 @@ export interface Database {
   /** Registers a listener called once per SQL statement (used for metrics and statement-count tests). */
   onStatement(listener: (sql: string) => void): void;
   /**
-   * Runs one statement on the ORM's connection outside any entity manager and answers its rows: for fixed
-   * statements whose rows are read as they are, which need no unit of work (forking one for each costs memory).
+   * Runs one statement outside any entity manager and answers its rows: for statements whose rows are read as they
+   * are, which need no unit of work (forking one for each costs memory). On PostgreSQL it runs on a connection of
+   * the ORM's pool without the ORM and its query builder, a {@link Statement} prepared once per connection.
    */
-  execute<T>(sql: string, params: unknown[]): Promise<T[]>;
+  execute: RunStatement;
   /** Runs the pending migrations of this dialect (the schema never comes from anything else); names those run. */
   migrate(): Promise<string[]>;
   /** The migrations of this release that the database has not run yet. */
@@ -97,6 +99,47 @@ class PooledClients {
   usable(client: pg.Client): boolean {
     return !this.abandoned.has(client);
   }
+}
+
+/** `?` placeholders numbered as PostgreSQL's (`$1`, `$2`, ...); the service's statements hold no other `?`. */
+function numbered(text: string): string {
+  let n = 0;
+  return text.replace(/\?/g, () => `$${++n}`);
+}
+
+/**
+ * Runs statements on connections of the ORM's pool with the PostgreSQL client alone: the pool's acquire timeout and
+ * check of each connection hold as for the ORM's statements, as do the client's statement timeout and the ending
+ * of a connection whose statement went unanswered. A {@link Statement} is prepared by its name on each connection
+ * it runs on; one that a change of the schema made stale runs again on another connection.
+ */
+function pooledStatements(
+  knex: Knex,
+  pooled: PooledClients,
+  convert: (error: Error) => Error,
+  onStatement: (sql: string) => void,
+): RunStatement {
+  const prepared = new Map<string, string>();
+  const run = async <T>(statement: Statement | string, params: unknown[], attempt: number): Promise<T[]> => {
+    const client = (await knex.client.acquireConnection().catch((error: Error) => Promise.reject(convert(error)))) as PooledClient;
+    try {
+      onStatement(textOf(statement));
+      const query =
+        typeof statement === "string"
+          ? { text: numbered(statement), values: params }
+          : { name: statement.name, text: prepared.get(statement.name) ?? numbered(statement.text), values: params };
+      if (query.name !== undefined) prepared.set(query.name, query.text);
+      return (await client.query(query)).rows as T[];
+    } catch (error) {
+      const stale = attempt === 0 && isStalePlan(error);
+      if (stale || isDatabaseUnavailable(error)) pooled.abandon(client.__knexUid);
+      if (!stale) throw convert(error as Error);
+    } finally {
+      await knex.client.releaseConnection(client);
+    }
+    return run<T>(statement, params, attempt + 1);
+  };
+  return (statement, params) => run(statement, params, 0);
 }
 
 function ormOptions(
@@ -190,14 +233,20 @@ export async function openDatabase(config: Pick<Config, "databaseUrl" | "dataDir
   const orm = await MikroORM.init(options);
   const knex = (orm.em as SqlEntityManager).getKnex();
   const listeners: ((sql: string) => void)[] = [];
-  knex.on("query", (query: { sql: string }) => {
-    for (const listener of listeners) listener(query.sql);
-  });
+  const statementSent = (sql: string) => {
+    for (const listener of listeners) listener(sql);
+  };
+  knex.on("query", (query: { sql: string }) => statementSent(query.sql));
   if (dialect === "postgresql") {
     knex.on("query-error", (error: unknown, query: { __knexUid?: string }) => {
       if (isDatabaseUnavailable(error)) pooled.abandon(query.__knexUid);
     });
   }
+  const execute: RunStatement =
+    dialect === "postgresql"
+      ? pooledStatements(knex, pooled, (error) => orm.em.getDriver().convertException(error), statementSent)
+      : <T>(statement: Statement | string, params: unknown[]) =>
+          (orm.em as SqlEntityManager).getConnection().execute<T[]>(textOf(statement), params);
   return {
     orm,
     dialect,
@@ -205,9 +254,7 @@ export async function openDatabase(config: Pick<Config, "databaseUrl" | "dataDir
     onStatement(listener) {
       listeners.push(listener);
     },
-    execute<T>(sql: string, params: unknown[]) {
-      return (orm.em as SqlEntityManager).getConnection().execute<T[]>(sql, params);
-    },
+    execute,
     async migrate() {
       return (await orm.getMigrator().up()).map((migration) => migration.name);
     },

@@ -14,6 +14,7 @@ import {
   type TransferStatus,
   type WriteResult,
 } from "./event.js";
+import type { RunStatement, Statement } from "../db/statement.js";
 import { EpochLineage, type Epoch } from "./epoch.js";
 
 /**
@@ -107,13 +108,28 @@ function statusCondition(
   return { sql: `(${parts.join(" or ")})`, params: [...codes, ...(unknown ? statuses.known : [])] };
 }
 
-/** Runs one statement and answers its rows (`Database.execute`). */
-export type RunStatement = <T>(sql: string, params: unknown[]) => Promise<T[]>;
+/**
+ * An account's events after a sequence number, with the access version and the pruned sequence of the same snapshot.
+ * The sequence number is a parameter of its own type: a cursor past any stored sequence reads nothing, never an error.
+ */
+const EVENTS_AFTER =
+  "select (select access_version from account where id = ?) as access_version, " +
+  `(select pruned_through from event_sequence where account_id = ?) as pruned_through, ${READ_COLUMNS.join(", ")} ` +
+  "from callback_event where account_id = ? and sequence > cast(? as bigint)";
+const IN_ORDER = " order by sequence asc limit ?";
+/** The read every unfiltered subscriber's next events take, prepared; a filtered read is a text of its own. */
+const UNFILTERED_AFTER: Statement = { name: "event_log_after", text: EVENTS_AFTER + IN_ORDER };
+const HEAD: Statement = {
+  name: "event_log_head",
+  text: "select a.access_version, s.value, s.pruned_through from account a left join event_sequence s on s.account_id = a.id where a.id = ?",
+};
+const EPOCHS: Statement = { name: "event_log_epochs", text: "select id, parent_id from event_epoch order by ordinal" };
+const FORK_POINTS: Statement = { name: "event_log_fork_points", text: "select epoch_id, sequence from event_epoch_fork where account_id = ?" };
 
 /**
- * The event log on either database: appends through the database's writer; reads with fixed statements over the
- * ORM's connection, the same on both databases, their rows read as they are (no entity to hydrate: they serve
- * every subscriber's next events; no entity manager to fork for them either).
+ * The event log on either database: appends through the database's writer; reads with statements the same on both
+ * databases, run by `Database.execute` and their rows read as they are (no entity to hydrate: they serve every
+ * subscriber's next events; no entity manager to fork for them either).
  */
 export class SqlEventLog implements EventLog {
   private lineage: Promise<EpochLineage> | null = null;
@@ -133,10 +149,7 @@ export class SqlEventLog implements EventLog {
 
   async after(accountId: string, sequence: number, limit: number, filter: EventFilter = {}): Promise<EventsRead> {
     const { cursorEpoch } = await this.epochs();
-    let sql =
-      "select (select access_version from account where id = ?) as access_version, " +
-      `(select pruned_through from event_sequence where account_id = ?) as pruned_through, ${READ_COLUMNS.join(", ")} ` +
-      "from callback_event where account_id = ? and sequence > ?";
+    let conditions = "";
     const params: unknown[] = [accountId, accountId, accountId, sequence];
     for (const [column, values] of [
       ["wallet_id", filter.walletIds],
@@ -144,7 +157,7 @@ export class SqlEventLog implements EventLog {
     ] as const) {
       if (!values) continue;
       if (values.length === 0) return { events: [], accessVersion: null, prunedThrough: null };
-      sql += ` and ${column} in (${placeholders(values.length)})`;
+      conditions += ` and ${column} in (${placeholders(values.length)})`;
       params.push(...values);
     }
     const statusLists = [
@@ -156,12 +169,14 @@ export class SqlEventLog implements EventLog {
       if (!names) continue;
       const condition = statusCondition(column, names, statuses as StatusCodes<string | number>);
       if (!condition) return { events: [], accessVersion: null, prunedThrough: null };
-      sql += ` and ${kind ? "kind = ? and " : ""}${condition.sql}`;
+      conditions += ` and ${kind ? "kind = ? and " : ""}${condition.sql}`;
       params.push(...(kind ? [kind] : []), ...condition.params);
     }
-    sql += " order by sequence asc limit ?";
     params.push(limit);
-    const rows = await this.execute<ReadRow & { access_version: number | string; pruned_through: number | string | null }>(sql, params);
+    const rows = await this.execute<ReadRow & { access_version: number | string; pruned_through: number | string | null }>(
+      conditions === "" ? UNFILTERED_AFTER : EVENTS_AFTER + conditions + IN_ORDER,
+      params,
+    );
     const first = rows[0];
     return {
       events: rows.map((row) => storedOf(row, cursorEpoch)),
@@ -171,10 +186,9 @@ export class SqlEventLog implements EventLog {
   }
 
   async head(accountId: string): Promise<LogHead> {
-    const [row] = await this.execute<{ access_version: number | string; value: number | string | null; pruned_through: number | string | null }>(
-      "select a.access_version, s.value, s.pruned_through from account a left join event_sequence s on s.account_id = a.id where a.id = ?",
-      [accountId],
-    );
+    const [row] = await this.execute<{ access_version: number | string; value: number | string | null; pruned_through: number | string | null }>(HEAD, [
+      accountId,
+    ]);
     return {
       sequence: Number(row?.value ?? 0),
       accessVersion: Number(row?.access_version ?? 0),
@@ -192,7 +206,7 @@ export class SqlEventLog implements EventLog {
   }
 
   epochs(): Promise<EpochLineage> {
-    this.lineage ??= this.execute<{ id: string; parent_id: string | null }>("select id, parent_id from event_epoch order by ordinal", []).then(
+    this.lineage ??= this.execute<{ id: string; parent_id: string | null }>(EPOCHS, []).then(
       (rows) => new EpochLineage(rows.map((row): Epoch => ({ id: row.id, parentId: row.parent_id }))),
       (error: unknown) => {
         this.lineage = null;
@@ -203,10 +217,7 @@ export class SqlEventLog implements EventLog {
   }
 
   async forkPoints(accountId: string): Promise<Map<string, number>> {
-    const rows = await this.execute<{ epoch_id: string; sequence: number | string }>(
-      "select epoch_id, sequence from event_epoch_fork where account_id = ?",
-      [accountId],
-    );
+    const rows = await this.execute<{ epoch_id: string; sequence: number | string }>(FORK_POINTS, [accountId]);
     return new Map(rows.map((row) => [row.epoch_id, Number(row.sequence)]));
   }
 }

@@ -1,18 +1,11 @@
 import pg from "pg";
 import { sayGoodbye } from "../db/postgres-goodbye.js";
+import { isStalePlan, type Statement } from "../db/statement.js";
 import { numberFrom, planBatch, prepareEvent, type PreparedEvent, type StoredKeys } from "./batch-plan.js";
 import { EVENT_COLUMNS, type NewEvent, type WriteResult } from "./event.js";
 import type { EventWriter } from "./event-log.js";
 
-/**
- * The writer's statements, each prepared once per connection by its name: PostgreSQL then parses and plans it once,
- * where an unnamed statement is parsed and planned for every batch.
- */
-interface Statement {
-  name: string;
-  text: string;
-}
-
+// The writer's statements (with PostgreSQL's `$n` placeholders), each prepared once per connection by its name.
 const STORED_KEYS: Statement = {
   name: "event_log_stored_keys",
   text:
@@ -49,8 +42,6 @@ export const WRITER_APPLICATION_NAME = "access-subgraph event writer";
 export const WRITE_TIMEOUT_MS = 10_000;
 /** How long opening the writer's connection may take before its batch is answered 503. */
 export const CONNECT_TIMEOUT_MS = 5000;
-/** PostgreSQL refuses to run a prepared statement whose result's columns a change of the schema changed. */
-const isStalePlan = (error: unknown) => error instanceof pg.DatabaseError && error.code === "0A000" && /cached plan/.test(error.message);
 /** A key of the batch belongs to a pruned event (the write stored nothing): the batch is written again after reading. */
 class RetainedKeyConflict extends Error {
   override name = "RetainedKeyConflict";

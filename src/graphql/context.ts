@@ -7,7 +7,7 @@ import type { Viewer } from "../access/viewer.js";
 import { unauthenticated, type DomainError } from "../domain-error.js";
 import type { Wallet } from "../wallets/wallet.entity.js";
 import { loadVisibleWallets } from "../wallets/wallet.service.js";
-import type { AuthenticationKeys } from "../auth/authenticate.js";
+import type { AuthenticationServices } from "../auth/authenticate.js";
 import type { EventFeed } from "../events/event-feed.js";
 import type { EventLog } from "../events/event-log.js";
 import type { CredentialsDependencies } from "../credentials/secured-operation.js";
@@ -19,7 +19,7 @@ import type { Session } from "./session-guard.js";
 /** The services resolvers use, named; built once per service (`app.ts`). */
 export interface ResolverServices {
   /** Verifies a token again (a subscription, when its account's access changed). */
-  authentication: AuthenticationKeys;
+  authentication: AuthenticationServices;
   /** The confirmed credential operations' dependencies. */
   credentials: CredentialsDependencies;
   /** Invitations, passwords and the authenticator. */

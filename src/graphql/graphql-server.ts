@@ -7,7 +7,7 @@ import type { Tracer } from "@opentelemetry/api";
 import express, { type Router } from "express";
 import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
 import type http from "node:http";
-import { authenticate, type AuthenticationKeys } from "../auth/authenticate.js";
+import { authenticate, type AuthenticationServices } from "../auth/authenticate.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
@@ -39,7 +39,7 @@ export async function graphqlRouter(options: {
   guard: SessionGuard;
   em: () => EntityManager;
   services: ResolverServices;
-  authentication: AuthenticationKeys;
+  authentication: AuthenticationServices;
   /** Charged once per request of an authenticated caller, a callback-mode subscription's start included. */
   budget: Pick<AccountBudget, "charge">;
   addresses: ClientAddressResolver;

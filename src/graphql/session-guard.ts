@@ -1,7 +1,7 @@
 import type { EntityManager } from "@mikro-orm/core";
 import { accessVersions } from "../access/access-version.js";
 import type { Viewer } from "../access/viewer.js";
-import { authenticate, type AuthenticationKeys } from "../auth/authenticate.js";
+import { authenticate, type AuthenticationServices } from "../auth/authenticate.js";
 import type { Clock } from "../clock.js";
 import { limitExceeded, tokenExpired, type DomainError } from "../domain-error.js";
 import type { Logger } from "../logger.js";
@@ -109,7 +109,7 @@ export class SessionGuard {
 
   constructor(
     private readonly options: {
-      authentication: AuthenticationKeys;
+      authentication: AuthenticationServices;
       em: () => EntityManager;
       clock: Clock;
       logger: Pick<Logger, "warn">;

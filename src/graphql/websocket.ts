@@ -17,7 +17,7 @@ import { useServer, type Extra } from "graphql-ws/use/ws";
 import type http from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
-import { authenticate, type AuthenticationKeys } from "../auth/authenticate.js";
+import { authenticate, type AuthenticationServices } from "../auth/authenticate.js";
 import type { Config } from "../config.js";
 import { DomainError, limitExceeded, unauthenticated } from "../domain-error.js";
 import type { Metrics } from "../metrics.js";
@@ -128,7 +128,7 @@ export function serveWebSockets(options: {
   schema: GraphQLSchema;
   em: () => EntityManager;
   services: ResolverServices;
-  authentication: AuthenticationKeys;
+  authentication: AuthenticationServices;
   /** Charged once per subscribe on an authenticated socket. */
   budget: Pick<AccountBudget, "charge">;
   addresses: ClientAddressResolver;

@@ -32,6 +32,26 @@ describe("fixed statements answer alike on both databases", () => {
   });
 });
 
+describe.skipIf(onPostgres)("fixed statements on the SQLite connection", () => {
+  it("prepares a fixed statement once per connection by its name, and a text built for one call each time", async () => {
+    const db = await ownDatabase();
+    try {
+      // The connection the pool hands out (the pool holds one), its statements counted as the driver prepares them.
+      const connection = (await db.knex.client.acquireConnection()) as { prepare(sql: string): unknown };
+      const prepared: string[] = [];
+      const prepare = connection.prepare.bind(connection);
+      connection.prepare = (sql: string) => (prepared.push(sql), prepare(sql));
+      await db.knex.client.releaseConnection(connection);
+      for (let i = 0; i < 3; i++) expect((await loadViewerRecord(db.execute, ownerId))?.viewer.userId).toBe(ownerId);
+      for (let i = 0; i < 2; i++) expect(await db.execute("select id from app_user where id = ?", [ownerId])).toEqual([{ id: ownerId }]);
+      expect(prepared).toHaveLength(3);
+      expect(prepared.filter((sql) => sql.startsWith("select id from app_user"))).toHaveLength(2);
+    } finally {
+      await db.close();
+    }
+  });
+});
+
 describe.skipIf(!onPostgres)("fixed statements on PostgreSQL's pooled connections", () => {
   it("prepares a fixed statement once per connection by its name, and sends a text built for one call unprepared", async () => {
     const db = await ownDatabase();

@@ -25,8 +25,8 @@ export interface Database {
   onStatement(listener: (sql: string) => void): void;
   /**
    * Runs one statement outside any entity manager and answers its rows: for statements whose rows are read as they
-   * are, which need no unit of work (forking one for each costs memory). On PostgreSQL it runs on a connection of
-   * the ORM's pool without the ORM and its query builder, a {@link Statement} prepared once per connection.
+   * are, which need no unit of work (forking one for each costs memory). It runs on a connection of the ORM's pool
+   * without the ORM and its query builder, a {@link Statement} prepared once per connection.
    */
   execute: RunStatement;
   /** Runs the pending migrations of this dialect (the schema never comes from anything else); names those run. */
@@ -142,6 +142,35 @@ function pooledStatements(
   return (statement, params) => run(statement, params, 0);
 }
 
+/**
+ * Runs statements on the ORM's SQLite connection with the driver alone (the pool's turn at the connection holds as
+ * for the ORM's statements). A {@link Statement} is prepared once per connection, by its name; through the ORM every
+ * call prepared a statement of its own, with its values written into the text.
+ */
+function embeddedStatements(knex: Knex, convert: (error: Error) => Error, onStatement: (sql: string) => void): RunStatement {
+  const prepared = new WeakMap<LibSql.Database, Map<string, LibSql.Statement>>();
+  const preparedOn = (connection: LibSql.Database, statement: Statement) => {
+    let byName = prepared.get(connection);
+    if (!byName) prepared.set(connection, (byName = new Map()));
+    let ready = byName.get(statement.name);
+    if (!ready) byName.set(statement.name, (ready = connection.prepare(statement.text)));
+    return ready;
+  };
+  return async <T>(statement: Statement | string, params: unknown[]): Promise<T[]> => {
+    const connection = (await knex.client.acquireConnection().catch((error: Error) => Promise.reject(convert(error)))) as LibSql.Database;
+    try {
+      onStatement(textOf(statement));
+      const ready = typeof statement === "string" ? connection.prepare(statement) : preparedOn(connection, statement);
+      // Values as the ORM's driver binds them: a date as its epoch milliseconds.
+      return ready.all(params.map((value) => (value instanceof Date ? value.valueOf() : value))) as T[];
+    } catch (error) {
+      throw convert(error as Error);
+    } finally {
+      await knex.client.releaseConnection(connection);
+    }
+  };
+}
+
 function ormOptions(
   config: Pick<Config, "databaseUrl" | "dataDir" | "database">,
   pooled: PooledClients,
@@ -242,11 +271,9 @@ export async function openDatabase(config: Pick<Config, "databaseUrl" | "dataDir
       if (isDatabaseUnavailable(error)) pooled.abandon(query.__knexUid);
     });
   }
+  const convert = (error: Error) => orm.em.getDriver().convertException(error);
   const execute: RunStatement =
-    dialect === "postgresql"
-      ? pooledStatements(knex, pooled, (error) => orm.em.getDriver().convertException(error), statementSent)
-      : <T>(statement: Statement | string, params: unknown[]) =>
-          (orm.em as SqlEntityManager).getConnection().execute<T[]>(textOf(statement), params);
+    dialect === "postgresql" ? pooledStatements(knex, pooled, convert, statementSent) : embeddedStatements(knex, convert, statementSent);
   return {
     orm,
     dialect,

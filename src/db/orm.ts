@@ -119,7 +119,13 @@ function pooledStatements(
   convert: (error: Error) => Error,
   onStatement: (sql: string) => void,
 ): RunStatement {
-  const prepared = new Map<string, string>();
+  // Each fixed statement's text as PostgreSQL reads it, by name.
+  const texts = new Map<string, string>();
+  const textFor = (statement: Statement) => {
+    let text = texts.get(statement.name);
+    if (text === undefined) texts.set(statement.name, (text = numbered(statement.text)));
+    return text;
+  };
   const run = async <T>(statement: Statement | string, params: unknown[], attempt: number): Promise<T[]> => {
     const client = (await knex.client.acquireConnection().catch((error: Error) => Promise.reject(convert(error)))) as PooledClient;
     try {
@@ -127,8 +133,7 @@ function pooledStatements(
       const query =
         typeof statement === "string"
           ? { text: numbered(statement), values: params }
-          : { name: statement.name, text: prepared.get(statement.name) ?? numbered(statement.text), values: params };
-      if (query.name !== undefined) prepared.set(query.name, query.text);
+          : { name: statement.name, text: textFor(statement), values: params };
       return (await client.query(query)).rows as T[];
     } catch (error) {
       const stale = attempt === 0 && isStalePlan(error);

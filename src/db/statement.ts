@@ -3,8 +3,9 @@ import type { SqlEntityManager } from "@mikro-orm/knex";
 import pg from "pg";
 
 /**
- * A fixed statement: its text never changes, so PostgreSQL parses and plans it once per connection and runs it
- * again by its name. Each name is this service's own and names one text.
+ * A fixed statement: its text never changes, so `Database.execute` prepares it once per connection and runs it
+ * again by its name (on PostgreSQL the database then parses and plans it once). Each name is this service's own and
+ * names one text.
  */
 export interface Statement {
   name: string;
@@ -12,9 +13,9 @@ export interface Statement {
 }
 
 /**
- * Runs one statement with `?` placeholders and answers its rows as they are. A {@link Statement} is prepared once
- * per connection on PostgreSQL; a string (a text built for one call, as a filtered read is) is sent with its values
- * as parameters and is planned each time.
+ * Runs one statement with `?` placeholders, its values bound as parameters, and answers its rows as they are. A
+ * {@link Statement} is prepared once per connection; a string (a text built for one call, as a filtered read is)
+ * is prepared for that call alone.
  */
 export type RunStatement = <T>(statement: Statement | string, params: unknown[]) => Promise<T[]>;
 
